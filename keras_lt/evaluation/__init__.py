@@ -6,7 +6,7 @@ report written as JSON plus PNG plots and printed as a table.
 """
 
 from keras_lt.evaluation.accuracy import (
-    balanced_accuracy,
+    balanced_accuracy_score,
     confusion_matrix,
     group_accuracy,
     mean_class_accuracy,
@@ -31,7 +31,7 @@ from keras_lt.evaluation.shot_groups import shot_group_of, shot_groups
 __all__ = [
     "BalancedAccuracy",
     "ShotGroupAccuracy",
-    "balanced_accuracy",
+    "balanced_accuracy_score",
     "confusion_matrix",
     "evaluate_model",
     "evaluation_report",

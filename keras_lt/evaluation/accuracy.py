@@ -140,8 +140,12 @@ def mean_class_accuracy(per_class, classes=None):
     return float(values.mean()) if values.size else float("nan")
 
 
-def balanced_accuracy(y_true, y_pred, num_classes):
-    """Mean per-class accuracy (mean recall) over the classes present in y_true."""
+def balanced_accuracy_score(y_true, y_pred, num_classes):
+    """Mean per-class accuracy (mean recall) over the classes present in y_true.
+
+    The numpy counterpart of the `BalancedAccuracy` metric (and the same
+    definition as scikit-learn's `balanced_accuracy_score`).
+    """
     return mean_class_accuracy(per_class_accuracy(y_true, y_pred, num_classes))
 
 

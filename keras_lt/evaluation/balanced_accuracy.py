@@ -39,7 +39,8 @@ class BalancedAccuracy(keras.metrics.Metric):
     `update_state(y_true, y_pred, sample_weight=None)`: `y_true` integer class
     ids of shape [B] or [B, 1]; `y_pred` logits or probabilities [B, C] (the
     argmax is the prediction); `sample_weight` [B], a weight per sample.
-    Labels outside [0, C) are ignored.
+    Labels outside [0, C) are ignored. In `compile`, Keras 3 passes sample
+    weights only to `weighted_metrics=[...]`, not to `metrics=[...]`.
 
     Example:
         >>> m = BalancedAccuracy(3)

@@ -64,7 +64,7 @@ def plot_per_class_accuracy(report, path):
             alpha=0.85 if c <= 50 else 0.7,
             edgecolors="white",
             linewidths=0.5,
-            label=f"{name}-shot: {g['num_classes']} classes, mean {mean}",
+            label=f"{name}-shot: {g['num_classes']} class{'es' if g['num_classes'] != 1 else ''}, mean {mean}",
             zorder=3,
         )
         if g["accuracy"] is not None and mask.any():
@@ -146,7 +146,9 @@ def plot_confusion_matrix(report, path, normalize=True, sort_by_count=True):
     ax = figure.add_subplot()
     vmax = 1.0 if normalize else max(matrix.max(), 1.0)
     norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
-    image = ax.imshow(matrix, cmap="Blues", norm=norm, interpolation="nearest", aspect="equal")
+    # Above ~1 class per pixel, "nearest" would drop whole rows; antialias.
+    interpolation = "nearest" if c <= 300 else "antialiased"
+    image = ax.imshow(matrix, cmap="Blues", norm=norm, interpolation=interpolation, aspect="equal")
     bar = figure.colorbar(image, ax=ax, shrink=0.8)
     bar.set_label("% of the true class (square-root scale)" if normalize else "test samples")
     if normalize:
