@@ -357,6 +357,18 @@ def _slice(x, start, stop):
     return keras.tree.map_structure(lambda a: a[start:stop], x)
 
 
+def _host(x):
+    """tf.Tensor leaves -> numpy, so tf.data batches feed any backend's model."""
+    import keras
+
+    def convert(a):
+        if type(a).__module__.startswith("tensorflow") and hasattr(a, "numpy"):
+            return a.numpy()
+        return a
+
+    return keras.tree.map_structure(convert, x)
+
+
 def _is_array_like(x):
     return hasattr(x, "shape") and hasattr(x, "__getitem__") and not hasattr(x, "element_spec")
 
@@ -391,7 +403,7 @@ def _run(model, x, y, batch_size, logits=True, features=False):
                 "A dataset for evaluation must yield (x, y) batches; pass arrays "
                 "as `x` and `y` otherwise."
             )
-        xb, yb = batch[0], batch[1]
+        xb, yb = _host(batch[0]), batch[1]
         all_labels.append(_to_numpy(yb).reshape(-1))
         if logits:
             all_logits.append(_to_numpy(model.predict_on_batch(xb)))

@@ -143,12 +143,19 @@ JAX_SCRIPT = textwrap.dedent(
     model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[BalancedAccuracy(4)])
     logs = model.evaluate(x, y, batch_size=3, verbose=0, return_dict=True)
-    print("RESULT" + json.dumps({{"eager": eager, "compiled": logs["balanced_accuracy"]}}))
+    # evaluate_model feeds tf.data batches to a JAX model.
+    import tensorflow as tf
+    from keras_lt.evaluation import evaluate_model
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(10, seed=0).batch(4)
+    report = evaluate_model(model, dataset, train_counts=[500, 60, 30, 5])
+    print("RESULT" + json.dumps({{"eager": eager, "compiled": logs["balanced_accuracy"],
+                                  "confusion": report["confusion_matrix"]}}))
     """
 )
 
 
 def test_jax_backend_in_subprocess():
+    """The metric eagerly and in a jitted evaluate, and evaluate_model, on JAX."""
     script = JAX_SCRIPT.format(scores=FOUR_CLASS_SCORES.tolist(), labels=FOUR_CLASS_Y.tolist())
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     result = subprocess.run(
@@ -159,3 +166,4 @@ def test_jax_backend_in_subprocess():
     values = json.loads(line[len("RESULT"):])
     assert values["eager"] == pytest.approx(2 / 3, abs=1e-6)
     assert values["compiled"] == pytest.approx(0.375, abs=1e-6)
+    assert values["confusion"] == [[2, 1, 0, 0], [2, 1, 0, 0], [1, 0, 1, 0], [1, 0, 1, 0]]
