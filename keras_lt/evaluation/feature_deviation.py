@@ -31,8 +31,8 @@ def l2_normalize(features, epsilon=1e-12):
 
 def _features(features, labels, name):
     f = np.asarray(features, dtype=np.float64)
-    if f.ndim != 2:
-        f = f.reshape(f.shape[0], -1) if f.ndim > 2 else f
+    if f.ndim > 2:  # e.g. unpooled feature maps: one flat vector per sample
+        f = f.reshape(f.shape[0], -1)
     if f.ndim != 2:
         raise ValueError(f"`{name}_features` must have shape [N, D], got {f.shape}.")
     y = _labels(labels, name=f"{name}_labels")

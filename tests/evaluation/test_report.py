@@ -211,3 +211,16 @@ def test_evaluate_model_arrays_and_dataset():
         evaluate_model(model, x_test, y_test)
     with pytest.raises(ValueError, match="Labels are required"):
         evaluate_model(model, x_test, train_counts=counts)
+
+
+def test_sparse_confusion_matrix_above_1000_classes():
+    c = 1001
+    scores = np.zeros((3, c))
+    scores[[0, 1, 2], [5, 7, 1000]] = 1.0  # predictions 5, 7, 1000
+    report = evaluation_report([5, 9, 1000], scores, np.full(c, 30))
+    assert report["confusion_matrix"] == {
+        "shape": [c, c], "rows": [5, 9, 1000], "cols": [5, 7, 1000], "counts": [1, 1, 1]
+    }
+    dense = report_confusion_matrix(report)
+    assert dense.shape == (c, c) and dense.sum() == 3 and dense[9, 7] == 1
+    assert report["balanced_accuracy"] == pytest.approx(2 / 3)
