@@ -48,6 +48,8 @@ class CDTLoss(LongTailLoss):
     Feature Deviation in Imbalanced Deep Learning", arXiv:2001.01385, eq. (3).
     """
 
+    requires_counts = True
+
     def __init__(
         self,
         class_counts,

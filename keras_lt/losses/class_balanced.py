@@ -91,6 +91,8 @@ class ClassBalancedLoss(LongTailLoss):
     Effective Number of Samples", CVPR 2019, eqs. (8), (11) and (13).
     """
 
+    requires_counts = True
+
     def __init__(
         self,
         class_counts,

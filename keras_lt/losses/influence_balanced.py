@@ -111,6 +111,7 @@ class IBLoss(LongTailLoss):
     """
 
     requires_features = True
+    requires_counts = True
 
     def __init__(
         self,

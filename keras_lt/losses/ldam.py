@@ -75,6 +75,8 @@ class LDAMLoss(LongTailLoss):
     with Label-Distribution-Aware Margin Loss", NeurIPS 2019, eq. (13).
     """
 
+    requires_counts = True
+
     def __init__(
         self,
         class_counts,

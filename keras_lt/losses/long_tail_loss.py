@@ -197,6 +197,7 @@ class LongTailLoss(keras.losses.Loss):
     """
 
     requires_features = False
+    requires_counts = False
 
     def __init__(
         self,
@@ -207,6 +208,11 @@ class LongTailLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if class_counts is None and self.requires_counts:
+            raise ValueError(
+                f"{type(self).__name__} needs `class_counts`, the per-class "
+                "sample counts of the training split."
+            )
         self._dtype_config = dtype if dtype is None or isinstance(dtype, str) else (
             getattr(dtype, "name", None)
         )
