@@ -386,7 +386,9 @@ def _run(model, x, y, batch_size, logits=True, features=False):
         labels = np.asarray(y).reshape(-1)
         if logits:
             out_logits = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-        if features:
+        if features and hasattr(model, "predict_features"):  # LongTailModel
+            out_features = _to_numpy(model.predict_features(x, batch_size=batch_size))
+        elif features:
             out_features = np.concatenate(
                 [
                     _to_numpy(model.extract_features(_slice(x, i, i + batch_size)))

@@ -224,3 +224,30 @@ def test_sparse_confusion_matrix_above_1000_classes():
     dense = report_confusion_matrix(report)
     assert dense.shape == (c, c) and dense.sum() == 3 and dense[9, 7] == 1
     assert report["balanced_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_evaluate_model_with_long_tail_model():
+    from keras_lt.evaluation import feature_deviation
+    from keras_lt.models.build_model import build_model
+
+    rng = np.random.default_rng(1)
+    backbone = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu")])
+    model = build_model(backbone, num_classes=4)
+    x_test = rng.normal(size=(40, 6)).astype("float32")
+    y_test = np.repeat(np.arange(4), 10)
+    x_train = rng.normal(size=(30, 6)).astype("float32")
+    y_train = np.repeat(np.arange(4), [12, 8, 6, 4])
+    report = evaluate_model(
+        model, x_test, y_test, [12, 8, 6, 4], train_x=x_train, train_y=y_train,
+        feature_deviation_rounds=30, seed=3,
+    )
+    expected = feature_deviation(
+        keras.ops.convert_to_numpy(model.extract_features(x_train)), y_train,
+        keras.ops.convert_to_numpy(model.extract_features(x_test)), y_test,
+        rounds=30, seed=3,
+    )
+    np.testing.assert_allclose(
+        [r["feature_deviation"] for r in report["per_class"]], expected, rtol=1e-5
+    )
+    logits = keras.ops.convert_to_numpy(model(x_test))
+    assert report["top1"] == pytest.approx(np.mean(np.argmax(logits, axis=1) == y_test))
