@@ -110,6 +110,24 @@ def test_compiled_model_trains():
 # -- state variables -----------------------------------------------------------
 
 
+def test_assign_reaches_compiled_keras_functions():
+    # model.evaluate runs a compiled (XLA on TensorFlow) step that reads the
+    # loss's variables: an assign takes effect without recompiling.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = rng.integers(0, C, size=32)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(C)])
+    loss = L.CDTLoss(COUNTS, gamma=0.0)
+    model.compile(optimizer="sgd", loss=loss)
+    before = model.evaluate(x, y, batch_size=32, verbose=0)
+    loss.gamma.assign(0.4)
+    after = model.evaluate(x, y, batch_size=32, verbose=0)
+    logits = model.predict(x, verbose=0)
+    np.testing.assert_allclose(after, float(loss(y, logits)), rtol=1e-5)
+    assert not np.isclose(before, after)
+
+
+
 def test_state_variables_are_named_non_trainable_float32(case):
     factory, _ = case
     loss = factory()
@@ -329,19 +347,23 @@ JAX_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import numpy as np, jax, keras
-    import keras_lt.losses as L
-    sys.path.insert(0, {tests_dir!r})
-    from test_common import LOSSES, batch, y_pred_for
+    import keras_lt.losses
     assert keras.backend.backend() == "jax"
-    labels, logits, features = batch(11)
-    out = {{}}
-    for name, factory, needs in LOSSES:
-        loss = factory()
-        eager = float(loss(labels, y_pred_for(needs, logits, features)))
-        jitted = float(jax.jit(lambda y, z, h: loss(y, y_pred_for(needs, z, h)))(labels, logits, features))
-        bad = labels.copy(); bad[0] = 99
-        nan = float(jax.jit(lambda y, z, h: loss(y, y_pred_for(needs, z, h)))(bad, logits, features))
-        grad = jax.grad(lambda z: loss(labels, y_pred_for(needs, z, features)))(np.sign(logits) * 1e4)
+    data = json.loads(sys.stdin.read())
+    labels = np.array(data["labels"])
+    logits = np.array(data["logits"], "float32")
+    features = np.array(data["features"], "float32")
+    bad = labels.copy()
+    bad[0] = 99
+    out = {}
+    for name, serialized, needs in data["losses"]:
+        loss = keras.losses.deserialize(serialized)  # also checks the registration
+        def value(y, z, h):
+            return loss(y, {"logits": z, "features": h} if needs else z)
+        eager = float(value(labels, logits, features))
+        jitted = float(jax.jit(value)(labels, logits, features))
+        nan = float(jax.jit(value)(bad, logits, features))
+        grad = jax.grad(lambda z: value(labels, z, features))(np.sign(logits) * 1e4)
         out[name] = [eager, jitted, nan, bool(np.all(np.isfinite(grad)))]
     print("RESULT" + json.dumps(out))
     """
@@ -349,17 +371,25 @@ JAX_SCRIPT = textwrap.dedent(
 
 
 def test_same_values_on_jax_backend():
+    """Eager and jit values on JAX equal TensorFlow's; NaN for a bad label under jit."""
     pytest.importorskip("jax")
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    labels, logits, features = batch(11)
+    data = {
+        "labels": labels.tolist(),
+        "logits": logits.tolist(),
+        "features": features.tolist(),
+        "losses": [
+            [name, keras.losses.serialize(factory()), needs] for name, factory, needs in LOSSES
+        ],
+    }
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     result = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT.format(tests_dir=tests_dir)],
-        capture_output=True, text=True, env=env, timeout=300,
+        [sys.executable, "-c", JAX_SCRIPT],
+        input=json.dumps(data), capture_output=True, text=True, env=env, timeout=300,
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT")]
     assert result.returncode == 0 and lines, result.stderr[-3000:]
     on_jax = json.loads(lines[-1][len("RESULT"):])
-    labels, logits, features = batch(11)
     for name, factory, needs_features in LOSSES:
         eager, jitted, nan, finite_grad = on_jax[name]
         on_tf = float(factory()(labels, y_pred_for(needs_features, logits, features)))
