@@ -1,3 +1,35 @@
-"""keras_lt: Keras 3 tools for long-tailed (class-imbalanced) classification."""
+"""keras_lt: Keras 3 tools for long-tailed (class-imbalanced) classification.
+
+    import keras_lt
+    model = keras_lt.models.build_model("resnet32", num_classes=10, head="cosine")
+    model.compile(optimizer="sgd", loss=keras_lt.LDAMLoss(counts),
+                  metrics=[keras_lt.BalancedAccuracy(10)])
+    model.fit(x, y, callbacks=[keras_lt.callbacks.DeferredReweighting(counts, start_epoch=160)])
+
+Areas: `losses`, `models`, `callbacks`, `schedules`, `calibration`, `data`,
+`evaluation`, `tuning` (CONTRIBUTING.md has the map).
+"""
 
 __version__ = "0.1.0"
+
+from keras_lt import callbacks
+from keras_lt import calibration
+from keras_lt import data
+from keras_lt import evaluation
+from keras_lt import losses
+from keras_lt import models
+from keras_lt import schedules
+from keras_lt.evaluation import BalancedAccuracy
+from keras_lt.evaluation import ShotGroupAccuracy
+from keras_lt.evaluation import evaluate_model
+from keras_lt.evaluation import evaluation_report
+from keras_lt.losses import CDTLoss
+from keras_lt.losses import ClassBalancedLoss
+from keras_lt.losses import FocalLoss
+from keras_lt.losses import IBLoss
+from keras_lt.losses import LDAMLoss
+from keras_lt.losses import WeightedCrossEntropy
+from keras_lt.losses import effective_number_weights
+from keras_lt.losses import inverse_frequency_weights
+from keras_lt.models import LongTailModel
+from keras_lt.models import build_model

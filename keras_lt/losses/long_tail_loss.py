@@ -413,3 +413,12 @@ class LongTailLoss(keras.losses.Loss):
 
     def get_config(self):
         return {"reduction": self.reduction, "name": self.name, "dtype": self._dtype_config}
+
+    def __repr__(self):
+        config = self.get_config()
+        shown = ", ".join(
+            f"{key}={value!r}"
+            for key, value in config.items()
+            if key not in ("reduction", "name", "dtype")
+        )
+        return f"{type(self).__name__}({shown})"

@@ -396,3 +396,10 @@ def test_same_values_on_jax_backend():
         np.testing.assert_allclose([eager, jitted], [on_tf, on_tf], rtol=1e-5, err_msg=name)
         assert np.isnan(nan), name
         assert finite_grad, name
+
+
+def test_repr_names_the_arguments():
+    import keras_lt
+
+    text = repr(keras_lt.LDAMLoss([5000, 500, 50]))
+    assert text.startswith("LDAMLoss(class_counts=[5000, 500, 50], max_margin=0.5, scale=30.0")
