@@ -1,0 +1,266 @@
+"""The `keras-lt` command: train, evaluate, tune, and the embedded demo.
+
+    keras-lt                                   the embedded demo (no download)
+    keras-lt demo [--epochs N]                 the same, with options
+    keras-lt train DATASET --method M [--epochs N] [--data-dir D] ...
+    keras-lt evaluate saved_models/RUN --data-dir D
+    keras-lt tune ...                          (keras_lt.tuning.cli, when installed)
+    keras-lt methods                           the method table
+
+The recipes in `recipes/` call `recipe_main(dataset)`, which is `keras-lt
+train DATASET` with the dataset fixed: both share one code path,
+`keras_lt.training.experiment.train(TrainConfig)`.
+"""
+
+import argparse
+import json
+import sys
+
+from keras_lt.training.config import DATASETS, STRATEGIES, TrainConfig
+from keras_lt.training.methods import METHODS
+
+IMBALANCE_CHOICES = ("exp", "step", "natural")
+
+
+def _method_help():
+    width = max(len(name) for name in METHODS)
+    return "\n".join(f"  {name:<{width}}  {m.summary}" for name, m in METHODS.items())
+
+
+def add_train_arguments(parser, dataset=None):
+    """The options of `keras-lt train` (and of every recipe)."""
+    if dataset is None:
+        parser.add_argument("dataset", choices=sorted(DATASETS), help="dataset to train on")
+    parser.add_argument("--method", default="erm", choices=list(METHODS), metavar="METHOD",
+                        help="training method (default erm); one of: " + ", ".join(METHODS))
+    data = parser.add_argument_group("data")
+    data.add_argument("--data-dir", help="dataset folder (train/ and test/ class folders)")
+    data.add_argument("--imbalance", choices=IMBALANCE_CHOICES,
+                      help="long-tailed ('exp', the default) or step imbalance; "
+                      "iNaturalist is 'natural' (used as it is)")
+    data.add_argument("--ratio", type=float,
+                      help="imbalance ratio n_max / n_min (dataset default, 100 on CIFAR)")
+    data.add_argument("--minority-fraction", type=float, default=0.5,
+                      help="fraction of minority classes for step imbalance (default 0.5)")
+    hp = parser.add_argument_group(
+        "method hyper-parameters (default: the paper's value for the method and dataset)")
+    hp.add_argument("--beta", type=float, help="class-balanced / DRW beta (0.9999)")
+    hp.add_argument("--gamma", type=float,
+                    help="focal gamma (1.0) or CDT temperature exponent (per dataset)")
+    hp.add_argument("--alpha", type=float, help="IB alpha (1000) or MFW Beta(alpha, alpha) (2.0)")
+    hp.add_argument("--max-margin", type=float, help="LDAM largest margin (0.5)")
+    hp.add_argument("--scale", type=float, help="LDAM logit scale s (30)")
+    hp.add_argument("--mfw-beta", type=float, help="MFW weight softness (2.0 exp, 0.01 step)")
+    hp.add_argument("--drw-epoch", type=int,
+                    help="epoch at which deferred re-weighting starts (80%% of the epochs)")
+    hp.add_argument("--phase-epoch", type=int,
+                    help="epoch at which the IB loss (or a delayed CDT gamma) switches on")
+    sched = parser.add_argument_group(
+        "network and schedule (milestones, warm-up and phase switches scale with --epochs)")
+    sched.add_argument("--epochs", type=int, help="number of epochs (dataset default)")
+    sched.add_argument("--batch-size", type=int)
+    sched.add_argument("--lr", type=float, help="peak learning rate")
+    sched.add_argument("--warmup-epochs", type=int)
+    sched.add_argument("--milestones", type=_int_list,
+                       help="comma-separated learning-rate decay epochs, e.g. 160,180")
+    sched.add_argument("--lr-factors", type=_float_list,
+                       help="comma-separated cumulative LR multipliers, e.g. 0.01,0.0001")
+    sched.add_argument("--weight-decay", type=float)
+    sched.add_argument("--backbone", help="backbone name (dataset default)")
+    run = parser.add_argument_group("run")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--strategy", default="none", choices=STRATEGIES,
+                     help="none, mirrored (all local devices) or multiworker (TF_CONFIG)")
+    run.add_argument("--output-dir", default="saved_models",
+                     help="root of saved models (default saved_models/)")
+    run.add_argument("--run-name", help="folder name (default <dataset>-<imbalance>-<method>)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue from the run folder's last checkpoint")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the full configuration and the method's pieces; do not train")
+    run.add_argument("--config", help="a config.json to start from (options given win)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(command="train", fixed_dataset=dataset)
+    return parser
+
+
+def _int_list(text):
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
+def _float_list(text):
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+_CONFIG_FIELDS = (
+    "method", "data_dir", "imbalance", "ratio", "minority_fraction", "beta", "gamma", "alpha",
+    "max_margin", "scale", "mfw_beta", "drw_epoch", "phase_epoch", "epochs", "batch_size", "lr",
+    "warmup_epochs", "milestones", "lr_factors", "weight_decay", "backbone",
+    "seed", "strategy", "output_dir", "run_name", "resume",
+)
+
+
+def config_from_args(args, argv=()):
+    """A `TrainConfig` (unresolved) from parsed `train` arguments."""
+    dataset = args.fixed_dataset or args.dataset
+    values = {name: getattr(args, name) for name in _CONFIG_FIELDS}
+    values["verbose"] = 0 if args.quiet else 1
+    if args.config:
+        base = TrainConfig.from_json(args.config).to_dict()
+        if base["dataset"] != dataset:
+            raise ValueError(
+                f"{args.config} is a {base['dataset']} config, not {dataset}."
+            )
+        # Only options written on the command line override the file.
+        given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in argv if a.startswith("--")}
+        base.update({k: v for k, v in values.items() if k in given})
+        base["resume"] = args.resume
+        return TrainConfig.from_dict(base)
+    return TrainConfig(dataset=dataset, **values)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-lt",
+        description="Long-tailed classification with Keras 3. With no command, runs the "
+        "embedded demo (digits made long-tailed, no download).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="methods:\n" + _method_help(),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a model with a long-tail method",
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog="methods:\n" + _method_help())
+    add_train_arguments(train)
+
+    ev = sub.add_parser("evaluate", help="reload a saved model and report on other data")
+    ev.add_argument("model", help="saved model folder (saved_models/RUN) or its .keras file")
+    ev.add_argument("--data-dir", help="dataset folder; default: the model's training data")
+    ev.add_argument("--dataset", help="dataset kind of --data-dir (default: the model's)")
+    ev.add_argument("--split", default="test", help="split to evaluate (default test)")
+    ev.add_argument("--output", help="folder for the report (default: <model folder>/eval-<split>)")
+    ev.add_argument("--batch-size", type=int, default=256)
+    ev.set_defaults(command="evaluate")
+
+    demo = sub.add_parser("demo", help="the embedded default job (no download)")
+    _add_demo_arguments(demo)
+
+    methods = sub.add_parser("methods", help="list the methods")
+    methods.set_defaults(command="methods")
+
+    _add_tune_parser(sub)
+    return parser
+
+
+def _add_demo_arguments(parser):
+    from keras_lt.training import demo
+
+    parser.add_argument("--methods", type=lambda t: t.split(","), default=list(demo.DEMO_METHODS),
+                        help="comma-separated methods to compare (default %(default)s)")
+    parser.add_argument("--epochs", type=int, help="epochs per method")
+    parser.add_argument("--ratio", type=float, help="imbalance ratio of the digits")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output-dir", default="saved_models")
+    parser.add_argument("--quiet", action="store_true")
+    parser.set_defaults(command="demo")
+
+
+def _add_tune_parser(sub):
+    """`keras-lt tune`, supplied by keras_lt.tuning.cli when that module exists."""
+    try:
+        from keras_lt.tuning.cli import add_tune_parser
+    except ImportError as error:
+        if getattr(error, "name", None) not in ("keras_lt.tuning.cli",):
+            raise
+        tune = sub.add_parser("tune", help="hyper-parameter search (not available)")
+        tune.set_defaults(command="tune-missing")
+        return
+    add_tune_parser(sub)
+
+
+def _run_train(args, argv):
+    from keras_lt.training import experiment
+
+    config = config_from_args(args, argv)
+    if args.dry_run:
+        plan = experiment.plan(config)
+        print(json.dumps(plan, indent=2, sort_keys=True, default=str))
+        return 0
+    experiment.train(config)
+    return 0
+
+
+def _run_evaluate(args):
+    from keras_lt.training import experiment
+
+    experiment.evaluate(
+        args.model, data_dir=args.data_dir, dataset=args.dataset, split=args.split,
+        output_dir=args.output, batch_size=args.batch_size,
+    )
+    return 0
+
+
+def _run_demo(args):
+    from keras_lt.training import demo
+
+    demo.run_demo(methods=args.methods, epochs=args.epochs, ratio=args.ratio, seed=args.seed,
+                  output_dir=args.output_dir, verbose=0 if args.quiet else 1)
+    return 0
+
+
+def _dispatch(args, argv):
+    if args.command == "train":
+        return _run_train(args, argv)
+    if args.command == "evaluate":
+        return _run_evaluate(args)
+    if args.command == "demo":
+        return _run_demo(args)
+    if args.command == "methods":
+        print(_method_help())
+        return 0
+    if args.command == "tune-missing":
+        print("keras-lt tune: keras_lt.tuning.cli is not available in this installation.",
+              file=sys.stderr)
+        return 2
+    # Subcommands added by other modules carry their own handler.
+    return args.func(args)
+
+
+def _main(parser, argv):
+    args = parser.parse_args(argv)
+    if args.command is None:  # plain `keras-lt`: the embedded demo
+        args = parser.parse_args(["demo"])
+    try:
+        return _dispatch(args, argv)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+        # Configuration and data errors: one clear line, no traceback.
+        print(f"keras-lt: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("keras-lt: interrupted; the last epoch's checkpoint is kept "
+              "(continue with --resume).", file=sys.stderr)
+        return 130
+
+
+def main(argv=None):
+    """Entry point of the `keras-lt` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return _main(build_parser(), argv)
+
+
+def recipe_main(dataset, argv=None):
+    """`keras-lt train DATASET ...` with the dataset fixed, for recipes/*.py."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(
+        prog=f"{dataset} recipe",
+        description=f"Train on long-tailed {dataset} with the papers' settings.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="methods:\n" + _method_help(),
+    )
+    add_train_arguments(parser, dataset=dataset)
+    return _main(parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

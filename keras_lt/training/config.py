@@ -1,0 +1,332 @@
+"""`TrainConfig`: every setting of one training run, and the papers' defaults.
+
+A run is fully described by a `TrainConfig`: which data (dataset, folder,
+imbalance), which method (and its hyper-parameters), which network and
+schedule, where it writes. `resolve()` fills every setting left as `None`
+from the dataset's and the method's defaults and scales the epoch-dependent
+ones (learning-rate milestones, warm-up, phase switches) to `epochs`, so the
+`config.json` written next to a trained model holds the exact values that
+produced it and `TrainConfig.from_json(...)` runs it again.
+
+Dataset defaults follow the papers (../shared/METHODS.md):
+    cifar10, cifar100   ResNet-32, 200 epochs, batch 128, lr 0.1, 5 warm-up
+                        epochs, lr x0.01 at 160 and x0.0001 at 180, wd 2e-4
+                        (Cao et al. 2019; Ye et al. 2020, suppl. A.3)
+    tiny_imagenet       ResNet-18 64x64, pad 8, 400 epochs, batch 128, lr 0.1,
+                        x0.1 at 250, 320, 380 (Ye et al. 2020, suppl. A.5)
+    inaturalist2018     ResNet-50 224x224, 90 epochs, batch 512, 5 warm-up
+                        epochs to 0.2, x0.1 at 30, 60, 80 (Cui et al. 2019;
+                        Ye et al. 2020, suppl. A.4)
+    digits              the embedded default: scikit-learn's 8x8 digits made
+                        long-tailed, a small convolutional net, a few epochs.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Optional
+
+# "exp" (long-tailed) and "step" are keras_lt.data's artificial imbalance
+# types; "natural" is data used as it comes (iNaturalist).
+IMBALANCE_TYPES = ("exp", "step", "natural")
+STRATEGIES = ("none", "mirrored", "multiworker")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetDefaults:
+    """The papers' settings for one dataset, at full length (`epochs`).
+
+    `milestones` are the epochs at which the learning rate drops and
+    `lr_factors` the cumulative multipliers of the base rate from each
+    milestone on (CIFAR: 0.01 from 160, 0.0001 from 180). `drw_epoch` is the
+    epoch at which deferred re-weighting starts (the main learning-rate decay,
+    160 of 200 on CIFAR). `cdt_gamma` is the class-dependent temperature
+    exponent; `cdt_delay` the fraction of the epochs trained with gamma = 0
+    first (0.5 on iNaturalist, Ye et al. 2020 sec. 5.2).
+    """
+
+    num_classes: int
+    backbone: str
+    image_size: int
+    pad: int
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_epochs: int
+    milestones: tuple
+    lr_factors: tuple
+    drw_epoch: int
+    cdt_gamma: float
+    cdt_delay: float = 0.0
+    weight_decay: float = 2e-4
+    momentum: float = 0.9
+    ratio: Optional[float] = 100.0
+    imbalance: str = "exp"
+    # Many/few-shot thresholds of the report: many > shot_many, few < shot_few.
+    shot_many: int = 100
+    shot_few: int = 20
+    # Size of the largest class before imbalance (None: known from the data only).
+    n_max: Optional[int] = None
+
+
+DATASETS = {
+    "cifar10": DatasetDefaults(
+        num_classes=10, backbone="resnet32", image_size=32, pad=4, epochs=200,
+        batch_size=128, lr=0.1, warmup_epochs=5, milestones=(160, 180),
+        lr_factors=(0.01, 0.0001), drw_epoch=160,
+        # Ye et al. 2020 show gamma = 0.3 on CIFAR-10-LT (Fig. 5, 7); range [0, 0.4].
+        cdt_gamma=0.3, n_max=5000,
+    ),
+    "cifar100": DatasetDefaults(
+        num_classes=100, backbone="resnet32", image_size=32, pad=4, epochs=200,
+        batch_size=128, lr=0.1, warmup_epochs=5, milestones=(160, 180),
+        lr_factors=(0.01, 0.0001), drw_epoch=160,
+        cdt_gamma=0.1, n_max=500,  # gamma: middle of the paper's range [0, 0.2]
+    ),
+    "tiny_imagenet": DatasetDefaults(
+        num_classes=200, backbone="resnet18", image_size=64, pad=8, epochs=400,
+        batch_size=128, lr=0.1, warmup_epochs=0, milestones=(250, 320, 380),
+        lr_factors=(0.1, 0.01, 0.001), drw_epoch=320,
+        cdt_gamma=0.1, n_max=500,  # gamma: middle of the paper's range [0, 0.2]
+    ),
+    "inaturalist2018": DatasetDefaults(
+        num_classes=8142, backbone="resnet50", image_size=224, pad=0, epochs=90,
+        batch_size=512, lr=0.2, warmup_epochs=5, milestones=(30, 60, 80),
+        lr_factors=(0.1, 0.01, 0.001), drw_epoch=80, weight_decay=1e-4,
+        cdt_gamma=0.1, cdt_delay=0.5,  # gamma 0 for the first 45 of 90 epochs
+        ratio=None, imbalance="natural",  # naturally long-tailed, used as it is
+    ),
+    # The embedded default (keras-lt with no arguments): 1,797 8x8 images,
+    # at most ~130 training images per class after the balanced test split,
+    # so the shot groups are many > 40, few < 15.
+    "digits": DatasetDefaults(
+        num_classes=10, backbone="small_cnn", image_size=8, pad=1, epochs=30,
+        batch_size=32, lr=0.05, warmup_epochs=1, milestones=(24,),
+        lr_factors=(0.1,), drw_epoch=20, cdt_gamma=0.3, weight_decay=5e-4,
+        ratio=20.0, shot_many=40, shot_few=15,
+    ),
+}
+
+
+def dataset_defaults(dataset):
+    """The `DatasetDefaults` of `dataset`, or a ValueError listing the known ones."""
+    try:
+        return DATASETS[dataset]
+    except KeyError:
+        raise ValueError(
+            f"Unknown dataset {dataset!r}. Known datasets: {', '.join(sorted(DATASETS))}."
+        ) from None
+
+
+def scale_epoch(epoch, epochs, full_epochs):
+    """Maps `epoch` of a `full_epochs` schedule onto an `epochs` one (rounded,
+    `keras_lt.schedules.scale_milestones`'s rule)."""
+    from keras_lt.schedules import scale_milestones
+
+    return scale_milestones((epoch,), epochs, full_epochs)[0]
+
+
+def scale_schedule(milestones, factors, epochs, full_epochs):
+    """Scales the learning-rate milestones to `epochs`.
+
+    Milestones that fall on the same epoch once scaled (a run too short to keep
+    them apart, e.g. one epoch) merge into one that keeps the later factor,
+    which is the rate `WarmupStepDecay` would apply from that epoch anyway.
+    """
+    from keras_lt.schedules import scale_milestones
+
+    try:
+        return list(scale_milestones(milestones, epochs, full_epochs)), list(factors)
+    except ValueError:
+        merged = {}
+        for milestone, factor in zip(milestones, factors):
+            merged[scale_epoch(milestone, epochs, full_epochs)] = factor
+        return sorted(merged), [merged[m] for m in sorted(merged)]
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """All settings of one training run; `None` means "the default".
+
+    Method hyper-parameters (`None`: the method's default, see
+    `keras_lt.training.methods.METHODS`):
+        beta: class-balanced beta (cb-*, ib-cb) and the DRW beta (*-drw).
+        gamma: the method's gamma: focal exponent (focal, cb-focal, ib-focal)
+            or CDT temperature exponent (cdt).
+        alpha: IB alpha (ib*) or the Beta(alpha, alpha) of MFW (mfw*).
+        max_margin, scale: LDAM's largest margin and logit scale.
+        mfw_beta: softness of MFW's class weight s(n) (2.0 exp, 0.01 step).
+        drw_epoch: epoch (0-based, in `epochs`) at which DRW starts.
+        phase_epoch: epoch at which IB switches on, or CDT's gamma does
+            (only on datasets with `cdt_delay`).
+    """
+
+    dataset: str = "digits"
+    method: str = "erm"
+    data_dir: Optional[str] = None
+    imbalance: Optional[str] = None
+    ratio: Optional[float] = None
+    minority_fraction: float = 0.5
+    # Method hyper-parameters.
+    beta: Optional[float] = None
+    gamma: Optional[float] = None
+    alpha: Optional[float] = None
+    max_margin: Optional[float] = None
+    scale: Optional[float] = None
+    mfw_beta: Optional[float] = None
+    drw_epoch: Optional[int] = None
+    phase_epoch: Optional[int] = None
+    # Network and schedule.
+    backbone: Optional[str] = None
+    image_size: Optional[int] = None
+    epochs: Optional[int] = None
+    batch_size: Optional[int] = None
+    lr: Optional[float] = None
+    warmup_epochs: Optional[int] = None
+    milestones: Optional[list] = None
+    lr_factors: Optional[list] = None
+    weight_decay: Optional[float] = None
+    momentum: Optional[float] = None
+    # Reproducibility, devices, output.
+    seed: int = 0
+    strategy: str = "none"
+    output_dir: str = "saved_models"
+    run_name: Optional[str] = None
+    resume: bool = False
+    backend: Optional[str] = None
+    shot_many: Optional[int] = None
+    shot_few: Optional[int] = None
+    verbose: int = 1
+
+    # ------------------------------------------------------------------ checks
+    def validate(self):
+        """Raises ValueError on settings that cannot work, naming the setting."""
+        from keras_lt.training.methods import get_method
+
+        dataset_defaults(self.dataset)
+        get_method(self.method)
+        d = dataset_defaults(self.dataset)
+        if self.imbalance is not None and self.imbalance not in IMBALANCE_TYPES:
+            raise ValueError(
+                f"Unknown imbalance type {self.imbalance!r}; use one of {IMBALANCE_TYPES}."
+            )
+        if (self.imbalance == "natural") != (d.imbalance == "natural") and self.imbalance:
+            raise ValueError(
+                f"{self.dataset} is {'naturally' if d.imbalance == 'natural' else 'not naturally'}"
+                f" imbalanced: imbalance {self.imbalance!r} does not apply"
+                + (" (it is used as it is)." if d.imbalance == "natural" else
+                   "; use 'exp' or 'step'.")
+            )
+        if self.imbalance == "natural" and self.ratio is not None:
+            raise ValueError(f"{self.dataset} is used as it is: --ratio does not apply.")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"Unknown strategy {self.strategy!r}; use one of {STRATEGIES}.")
+        if self.ratio is not None and not self.ratio >= 1:
+            raise ValueError(f"`ratio` is n_max / n_min and must be >= 1, got {self.ratio}.")
+        if not 0.0 < self.minority_fraction < 1.0:
+            raise ValueError(
+                f"`minority_fraction` must lie in (0, 1), got {self.minority_fraction}."
+            )
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 1):
+                raise ValueError(f"`{name}` must be a positive integer, got {value}.")
+        if self.milestones is not None and self.lr_factors is not None:
+            if len(self.milestones) != len(self.lr_factors):
+                raise ValueError(
+                    "`milestones` and `lr_factors` need the same length, got "
+                    f"{self.milestones} and {self.lr_factors}."
+                )
+        return self
+
+    # -------------------------------------------------------------- defaults
+    def resolve(self):
+        """A copy with every `None` filled in and the schedule scaled to `epochs`.
+
+        Resolving a resolved config changes nothing.
+        """
+        from keras_lt.training.methods import get_method
+
+        self.validate()
+        d = dataset_defaults(self.dataset)
+        c = dataclasses.replace(self)
+        epochs = int(c.epochs or d.epochs)
+        c.epochs = epochs
+        if c.imbalance is None:
+            c.imbalance = d.imbalance
+        if c.ratio is None:
+            c.ratio = d.ratio
+        for name in ("backbone", "image_size", "batch_size", "lr", "weight_decay",
+                     "momentum", "shot_many", "shot_few"):
+            if getattr(c, name) is None:
+                setattr(c, name, getattr(d, name))
+        if c.warmup_epochs is None:
+            c.warmup_epochs = (
+                0 if d.warmup_epochs == 0
+                else max(1, scale_epoch(d.warmup_epochs, epochs, d.epochs))
+            )
+        if c.milestones is None:
+            if c.lr_factors is not None and len(c.lr_factors) != len(d.milestones):
+                raise ValueError("Give --milestones together with --lr-factors.")
+            c.milestones, default_factors = scale_schedule(
+                d.milestones, c.lr_factors or d.lr_factors, epochs, d.epochs
+            )
+            if c.lr_factors is None:
+                c.lr_factors = default_factors
+        elif c.lr_factors is None:
+            if len(c.milestones) != len(d.lr_factors):
+                raise ValueError(
+                    f"--milestones {c.milestones} needs --lr-factors (one per milestone)."
+                )
+            c.lr_factors = list(d.lr_factors)
+        c.milestones = [int(m) for m in c.milestones]
+        c.lr_factors = [float(f) for f in c.lr_factors]
+        if c.backend is None:
+            c.backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        get_method(c.method).resolve_hyperparameters(c, d)
+        if c.run_name is None:
+            c.run_name = f"{c.dataset}-{c.imbalance}-{c.method}"
+        return c.validate()
+
+    @property
+    def defaults(self):
+        return dataset_defaults(self.dataset)
+
+    @property
+    def num_classes(self):
+        return self.defaults.num_classes
+
+    @property
+    def run_dir(self):
+        """saved_models/<dataset>-<imbalance>-<method>/ (or `run_name`)."""
+        name = self.run_name or f"{self.dataset}-{self.imbalance}-{self.method}"
+        return os.path.join(self.output_dir, name)
+
+    # ----------------------------------------------------------- round trip
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self, path=None):
+        """The config as JSON text; also written to `path` when given."""
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(text + "\n")
+        return text
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown TrainConfig settings: {unknown}.")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text_or_path):
+        """From JSON text or the path of a `config.json`."""
+        text = text_or_path
+        if not text_or_path.lstrip().startswith("{"):
+            with open(text_or_path) as f:
+                text = f.read()
+        return cls.from_dict(json.loads(text))

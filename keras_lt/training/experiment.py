@@ -1,0 +1,468 @@
+"""One training run from a `TrainConfig`, and the evaluation of a saved model.
+
+    train(config) -> (model, report, run_dir)
+
+loads the data (`keras_lt.data.load_long_tailed`), builds the model
+(`keras_lt.models.build_model`) and the papers' optimizer
+(`keras_lt.schedules.sgd_optimizer`), compiles the method's loss with a
+`BalancedAccuracy` metric, trains with Keras's progress bar, a checkpoint every
+epoch (`keras_lt.callbacks.ResumableCheckpoint`) and the method's phase
+callbacks, evaluates on the balanced test split (`keras_lt.evaluation`) and
+writes, under `<output_dir>/<dataset>-<imbalance>-<method>/`:
+
+    model.keras          the trained model (loads with keras.saving.load_model)
+    config.json          the resolved TrainConfig that produced it
+    classes.json         class names and training counts (for `evaluate`)
+    report.json, *.png   the evaluation report and its plots
+    history.json         the per-epoch logs
+    checkpoint/          the last epoch's full training state (--resume)
+
+The per-epoch `val_*` numbers shown during training are measured on the
+balanced test split, for monitoring only: nothing is selected on them (the
+tuning works on a validation split held out from the training set).
+
+    evaluate(model_path, data_dir=...) -> report
+
+reloads a saved model and reports on another copy of the data.
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from keras_lt.training.config import TrainConfig
+from keras_lt.training.methods import get_method
+from keras_lt.training.strategy import distribution
+
+CHECKPOINT_DIR = "checkpoint"
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+CLASSES_FILE = "classes.json"
+HISTORY_FILE = "history.json"
+
+# ImageNet channel statistics in [0, 255], for data read lazily from files
+# (iNaturalist), where the training set's own statistics are not at hand.
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+# Which augmentation of keras_lt.data each dataset uses.
+AUGMENTATIONS = {
+    "cifar10": "cifar",
+    "cifar100": "cifar",
+    "tiny_imagenet": "tiny_imagenet",
+    "inaturalist2018": "inaturalist",
+    "digits": "digits",
+}
+
+
+def _log(config, message):
+    if config.verbose:
+        print(message, flush=True)
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_data(config):
+    """The `keras_lt.data.LongTailedData` of a resolved config."""
+    from keras_lt.data import load_long_tailed
+
+    imbalance = None if config.imbalance == "natural" else config.imbalance
+    return load_long_tailed(
+        config.dataset,
+        data_dir=config.data_dir,
+        imbalance=imbalance,
+        ratio=config.ratio if config.ratio is not None else 1.0,
+        minority_fraction=config.minority_fraction,
+        seed=config.seed,
+    )
+
+
+def _is_arrays(split):
+    from keras_lt.data import LabeledArrays
+
+    return isinstance(split, LabeledArrays)
+
+
+def steps_per_epoch(config, data):
+    """Batches per epoch: ceil(N / batch size), one pass over the training split."""
+    from keras_lt.data import num_batches
+
+    return num_batches(len(data.train), config.batch_size)
+
+
+def input_pipelines(config, method, data, initial_epoch=0):
+    """(train dataset, test dataset) for `fit`, starting at `initial_epoch`."""
+    from keras_lt.data import ArrayDataset, make_tf_dataset
+
+    balanced = method.sampler == "class_balanced"
+    if _is_arrays(data.train):
+        train = ArrayDataset(
+            data.train, batch_size=config.batch_size, balanced=balanced, seed=config.seed,
+            epoch=initial_epoch,
+        )
+        test = ArrayDataset(data.test, batch_size=max(config.batch_size, 256), shuffle=False)
+    else:  # files read lazily (iNaturalist)
+        size = (config.image_size, config.image_size)
+        train = make_tf_dataset(
+            data.train, batch_size=config.batch_size, training=True,
+            augment=AUGMENTATIONS[config.dataset], balanced=balanced, seed=config.seed,
+            epoch=initial_epoch, image_size=size,
+        )
+        test = make_tf_dataset(
+            data.test, batch_size=config.batch_size, training=False,
+            augment=AUGMENTATIONS[config.dataset], image_size=size,
+        )
+    return train, test
+
+
+# ---------------------------------------------------------------- model
+
+
+def _input_layers(config, data):
+    """Training-only augmentation, then per-channel normalisation (always)."""
+    import keras
+
+    from keras_lt.data import pad_crop_flip
+
+    d = config.defaults
+    layers = []
+    if _is_arrays(data.train):
+        x = data.train.x
+        kind = AUGMENTATIONS[config.dataset]
+        if kind != "inaturalist" and d.pad:
+            # Digits are not mirror-symmetric: pad and crop only.
+            layers.append(pad_crop_flip(d.pad, flip=kind != "digits", seed=config.seed))
+        axes = tuple(range(x.ndim - 1))
+        mean = x.mean(axis=axes, dtype=np.float64)
+        std = x.std(axis=axes, dtype=np.float64)
+    else:
+        mean, std = np.asarray(IMAGENET_MEAN), np.asarray(IMAGENET_STD)
+    std = np.maximum(std, 1e-3)
+    layers.append(
+        keras.layers.Normalization(
+            mean=mean.tolist(), variance=(std**2).tolist(), name="normalize"
+        )
+    )
+    return keras.Sequential(layers, name="input_layers")
+
+
+def input_shape_of(config, data):
+    if _is_arrays(data.train):
+        return tuple(data.train.x.shape[1:])
+    return (config.image_size, config.image_size, 3)
+
+
+def build_model(config, method, data):
+    """The `LongTailModel` of a resolved config, for `data`."""
+    from keras_lt import models
+    from keras_lt.training.small_cnn import small_cnn
+
+    shape = input_shape_of(config, data)
+    backbone = small_cnn(shape) if config.backbone == "small_cnn" else config.backbone
+    weakening = None
+    if method.feature_weakening:
+        weakening = dict(class_counts=data.counts, alpha=config.alpha, scale=config.mfw_beta,
+                         after="stage1")
+    return models.build_model(
+        backbone,
+        num_classes=data.num_classes,
+        input_shape=shape,
+        head=method.head,
+        feature_weakening=weakening,
+        augmentation=_input_layers(config, data),
+        seed=config.seed,
+        name=f"{config.dataset}_{config.method.replace('-', '_')}",
+    )
+
+
+def build_optimizer(config, steps_per_epoch, model):
+    from keras_lt.schedules import sgd_optimizer
+
+    optimizer = sgd_optimizer(
+        steps_per_epoch,
+        base_learning_rate=config.lr,
+        warmup_epochs=config.warmup_epochs,
+        milestones=config.milestones,
+        factors=config.lr_factors,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+    )
+    if model.no_weight_decay_variables:
+        optimizer.exclude_from_weight_decay(var_list=model.no_weight_decay_variables)
+    return optimizer
+
+
+def compile_model(config, method, model, counts, steps_per_epoch):
+    """Compiles `model` with the method's loss; returns the loss."""
+    from keras_lt.evaluation import BalancedAccuracy
+
+    loss = method.build_loss(config, counts)
+    model.compile(
+        optimizer=build_optimizer(config, steps_per_epoch, model),
+        loss=loss,
+        metrics=[BalancedAccuracy(len(counts), name="bal_acc"), "accuracy"],
+    )
+    return loss
+
+
+# ---------------------------------------------------------------- dry run
+
+
+def plan(config):
+    """The full configuration of a run and the method's pieces, without training.
+
+    Builds the loss and the phase callbacks on the class counts the data will
+    have (from the imbalance profile; iNaturalist's come with its data), so a
+    bad hyper-parameter fails here, not hours into training.
+    """
+    from keras_lt.data import imbalanced_counts
+
+    config = config.resolve()
+    method = get_method(config.method)
+    d = config.defaults
+    counts = None
+    if config.dataset == "digits":  # embedded and small: read the real counts
+        counts = load_data(config).counts
+    elif config.imbalance != "natural" and d.n_max:
+        counts = imbalanced_counts(d.n_max, d.num_classes, config.imbalance, config.ratio,
+                                   config.minority_fraction)
+    pieces = {
+        "head": method.head,
+        "sampler": method.sampler,
+        "feature_weakening": method.feature_weakening,
+        "learning_rate": {
+            "base": config.lr, "warmup_epochs": config.warmup_epochs,
+            "milestones": config.milestones, "factors": config.lr_factors,
+        },
+    }
+    if counts is not None:
+        loss = method.build_loss(config, counts)
+        pieces["loss"] = {"class": type(loss).__name__, "config": loss.get_config()}
+        pieces["callbacks"] = [
+            {"class": type(c).__name__, "start_epoch": getattr(c, "start_epoch", None)}
+            for c in method.build_callbacks(config, counts)
+        ]
+        pieces["class_counts"] = counts.tolist()
+        pieces["num_train"] = int(counts.sum())
+    else:
+        pieces["loss"] = {"family": method.loss, "variant": method.loss_type or None,
+                          "note": "built once the data gives the class counts"}
+    return {"config": config.to_dict(), "method": pieces, "run_dir": config.run_dir}
+
+
+# ---------------------------------------------------------------- training
+
+
+def _checkpoint_dir(config, dist):
+    base = os.path.join(config.run_dir, CHECKPOINT_DIR)
+    # Every worker keeps its own copy; the chief's is the one in the run folder.
+    return base if dist.is_chief else os.path.join(base, f"worker-{dist.worker_index}")
+
+
+def _write_json(path, value):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=2, sort_keys=True, default=float)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def train(config):
+    """Trains, evaluates and saves one run; returns (model, report, run_dir)."""
+    import keras
+
+    from keras_lt.callbacks import ResumableCheckpoint
+    from keras_lt.evaluation import evaluate_model, format_report, write_report
+
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
+    config = config.resolve()
+    method = get_method(config.method)
+    backend = keras.backend.backend()
+    if config.backend != backend:
+        raise ValueError(
+            f"The config asks for the {config.backend!r} backend but Keras runs on "
+            f"{backend!r}; set KERAS_BACKEND={config.backend} before starting."
+        )
+    dist = distribution(config.strategy)
+    run_dir = config.run_dir
+    os.makedirs(run_dir, exist_ok=True)
+    if dist.is_chief:
+        config.to_json(os.path.join(run_dir, CONFIG_FILE))
+
+    started = time.time()
+    data = load_data(config)
+    counts = data.counts
+    _log(config, f"{config.dataset} ({data.info['source']}): {len(data.train)} training "
+                 f"images in {data.num_classes} classes, counts {_short(counts)}; "
+                 f"{len(data.test)} test images.")
+
+    checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
+    steps = steps_per_epoch(config, data)
+    keras.utils.set_random_seed(config.seed)
+    with dist.scope():
+        model = build_model(config, method, data)
+        compile_model(config, method, model, counts, steps)
+    initial_epoch = 0
+    if config.resume and os.path.exists(checkpoint.path):
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        initial_epoch = checkpoint.restore(model)
+        _log(config, f"Resuming at epoch {initial_epoch + 1} from {checkpoint.path}.")
+    elif config.resume:
+        _log(config, f"--resume: no checkpoint in {checkpoint.directory}; starting afresh.")
+    elif os.path.exists(checkpoint.path):
+        _log(config, f"Starting afresh; the checkpoint in {checkpoint.directory} will be "
+                     "overwritten (use --resume to continue it).")
+    train_data, test_data = input_pipelines(config, method, data, initial_epoch)
+
+    callbacks = method.build_callbacks(config, counts, verbose=config.verbose)
+    callbacks.append(checkpoint)
+    _log(config, f"Training {config.method} ({method.summary}) for {config.epochs} epochs, "
+                 f"{steps} steps each; val_* = the balanced test split, shown for "
+                 "monitoring only (nothing is selected on it).")
+    history = model.fit(
+        train_data,
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=steps,
+        validation_data=test_data,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=1 if config.verbose else 0,
+    )
+
+    report = evaluate_model(
+        model,
+        data.test.x if _is_arrays(data.test) else test_data,
+        data.test.y if _is_arrays(data.test) else None,
+        train_counts=counts,
+        class_names=data.class_names,
+        many=config.shot_many,
+        few=config.shot_few,
+        seed=config.seed,
+        **_feature_deviation_inputs(data),
+    )
+    report["run"] = {
+        "dataset": config.dataset, "method": config.method, "imbalance": config.imbalance,
+        "ratio": config.ratio, "epochs": config.epochs, "backend": backend,
+        "strategy": config.strategy, "source": data.info["source"],
+        "train_seconds": round(time.time() - started, 1),
+    }
+    if config.verbose:
+        print(format_report(report))
+    if dist.is_chief:
+        write_report(report, run_dir)
+        model.save(os.path.join(run_dir, MODEL_FILE))
+        _write_json(os.path.join(run_dir, CLASSES_FILE), {
+            "class_names": list(data.class_names), "train_counts": counts.tolist(),
+            "input_shape": list(input_shape_of(config, data)),
+        })
+        _write_json(os.path.join(run_dir, HISTORY_FILE), _history(history, initial_epoch))
+        _log(config, f"Saved {os.path.join(run_dir, MODEL_FILE)} with its report and config.")
+    return model, report, run_dir
+
+
+def _feature_deviation_inputs(data):
+    if _is_arrays(data.train):
+        return {"train_x": data.train.x, "train_y": data.train.y}
+    return {}
+
+
+def _history(history, initial_epoch):
+    logs = {k: [float(v) for v in values] for k, values in history.history.items()}
+    epochs = len(next(iter(logs.values()))) if logs else 0
+    return {"epochs": list(range(initial_epoch + 1, initial_epoch + epochs + 1)), "logs": logs}
+
+
+def _short(counts, head=3):
+    counts = [int(c) for c in counts]
+    if len(counts) <= 2 * head + 1:
+        return str(counts)
+    return f"[{', '.join(map(str, counts[:head]))}, ..., {', '.join(map(str, counts[-head:]))}]"
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def find_run(model_path):
+    """(run folder, .keras file) of a saved run folder or of its .keras file."""
+    path = os.fspath(model_path)
+    if os.path.isdir(path):
+        run_dir, model_file = path, os.path.join(path, MODEL_FILE)
+    else:
+        run_dir, model_file = os.path.dirname(path) or ".", path
+    if not os.path.isfile(model_file):
+        raise FileNotFoundError(
+            f"No saved model at {model_file!r}: give a run folder written by "
+            "`keras-lt train` (saved_models/<dataset>-<imbalance>-<method>/) or its .keras file."
+        )
+    return run_dir, model_file
+
+
+def load_test_split(dataset, data_dir, split, class_names, input_shape):
+    """The labelled evaluation data: an image folder, a dataset copy, or digits."""
+    from keras_lt.data import load_digits_split, load_image_folder, load_tiny_imagenet
+
+    size = tuple(input_shape[:2])
+    color = "grayscale" if input_shape[-1] == 1 else "rgb"
+    if data_dir is None:
+        if dataset == "digits":
+            return load_digits_split()[1 if split == "test" else 0]
+        raise ValueError(f"Evaluating a {dataset} model needs --data-dir.")
+    data_dir = os.fspath(data_dir)
+    if not os.path.isdir(data_dir):
+        raise ValueError(f"Data folder {data_dir!r} does not exist or is not a directory.")
+    if dataset == "tiny_imagenet" and os.path.isdir(os.path.join(data_dir, "val")):
+        return load_tiny_imagenet(data_dir, "val" if split == "test" else split)
+    for root in (data_dir, os.path.join(data_dir, dataset)):
+        if os.path.isdir(os.path.join(root, split)):
+            return load_image_folder(os.path.join(root, split), image_size=size,
+                                     color_mode=color, class_names=class_names)
+    # A plain image folder: one sub-folder per class.
+    return load_image_folder(data_dir, image_size=size, color_mode=color,
+                             class_names=class_names)
+
+
+def evaluate(model_path, data_dir=None, dataset=None, split="test", output_dir=None,
+             batch_size=256, verbose=1):
+    """Reloads a saved run's model and reports on `data_dir`; returns the report."""
+    import keras
+
+    from keras_lt.evaluation import evaluate_model, format_report, write_report
+
+    run_dir, model_file = find_run(model_path)
+    config_path = os.path.join(run_dir, CONFIG_FILE)
+    classes_path = os.path.join(run_dir, CLASSES_FILE)
+    if not os.path.isfile(classes_path):
+        raise FileNotFoundError(
+            f"{classes_path!r} is missing: `evaluate` needs the class names and training "
+            "counts that `keras-lt train` writes next to the model."
+        )
+    with open(classes_path) as f:
+        classes = json.load(f)
+    config = TrainConfig.from_json(config_path) if os.path.isfile(config_path) else None
+    dataset = dataset or (config.dataset if config else None)
+    if data_dir is None and config is not None and config.data_dir and dataset == config.dataset:
+        data_dir = config.data_dir
+    test = load_test_split(dataset, data_dir, split, classes["class_names"],
+                           classes["input_shape"])
+    model = keras.saving.load_model(model_file, compile=False)
+    report = evaluate_model(
+        model, test.x, test.y, train_counts=classes["train_counts"],
+        class_names=classes["class_names"], batch_size=batch_size,
+        many=config.shot_many if config else 100, few=config.shot_few if config else 20,
+    )
+    report["run"] = {"model": os.path.abspath(model_file), "data_dir": data_dir,
+                     "dataset": dataset, "split": split}
+    if output_dir is None:
+        name = os.path.basename(os.path.normpath(data_dir)) if data_dir else dataset
+        output_dir = os.path.join(run_dir, f"eval-{name}-{split}")
+    write_report(report, output_dir)
+    if verbose:
+        print(format_report(report))
+        print(f"Report written to {output_dir}", file=sys.stderr)
+    return report

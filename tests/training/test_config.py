@@ -1,0 +1,87 @@
+"""TrainConfig: the papers' defaults, epoch scaling, JSON round trip, clear errors."""
+
+import json
+
+import pytest
+
+from keras_lt.training.config import DATASETS, TrainConfig
+
+
+def test_cifar10_defaults_are_the_papers():
+    c = TrainConfig(dataset="cifar10", method="erm").resolve()
+    # METHODS.md, shared CIFAR recipe: ResNet-32, 200 epochs, batch 128, lr 0.1,
+    # 5 warm-up epochs, x0.01 at 160 and x0.0001 at 180, wd 2e-4, momentum 0.9.
+    assert (c.backbone, c.epochs, c.batch_size, c.lr) == ("resnet32", 200, 128, 0.1)
+    assert c.warmup_epochs == 5
+    assert c.milestones == [160, 180] and c.lr_factors == [0.01, 0.0001]
+    assert (c.weight_decay, c.momentum) == (2e-4, 0.9)
+    assert (c.imbalance, c.ratio) == ("exp", 100.0)
+    assert c.run_name == "cifar10-exp-erm"
+
+
+def test_other_datasets_defaults():
+    tiny = TrainConfig(dataset="tiny_imagenet").resolve()
+    assert (tiny.backbone, tiny.image_size) == ("resnet18", 64)
+    inat = TrainConfig(dataset="inaturalist2018").resolve()
+    assert (inat.backbone, inat.image_size, inat.batch_size, inat.epochs, inat.lr) == (
+        "resnet50", 224, 512, 90, 0.2)
+    assert inat.milestones == [30, 60, 80] and inat.lr_factors == [0.1, 0.01, 0.001]
+    assert inat.imbalance == "natural" and inat.ratio is None
+    assert DATASETS["tiny_imagenet"].pad == 8 and DATASETS["cifar10"].pad == 4
+
+
+def test_schedule_scales_with_epochs():
+    c = TrainConfig(dataset="cifar10", method="ldam-drw", epochs=30).resolve()
+    # round(160 * 30 / 200) = 24, round(180 * 30 / 200) = 27; 5 warm-up epochs -> 1.
+    assert c.milestones == [24, 27]
+    assert c.warmup_epochs == 1
+    assert c.drw_epoch == 24
+
+
+def test_one_epoch_merges_colliding_milestones():
+    c = TrainConfig(dataset="cifar10", method="erm", epochs=1).resolve()
+    # (160, 180) both land on epoch 1; the later factor is the one in force there.
+    assert c.milestones == [1] and c.lr_factors == [0.0001]
+
+
+def test_explicit_settings_win_and_resolve_is_idempotent():
+    c = TrainConfig(dataset="cifar10", method="ldam", epochs=50, lr=0.05, max_margin=0.3,
+                    milestones=[10, 20], lr_factors=[0.5, 0.1]).resolve()
+    assert (c.lr, c.max_margin, c.scale) == (0.05, 0.3, 30.0)
+    assert c.milestones == [10, 20] and c.lr_factors == [0.5, 0.1]
+    assert c.resolve() == c
+
+
+def test_json_round_trip(tmp_path):
+    c = TrainConfig(dataset="cifar100", method="cb-focal", epochs=20, seed=3).resolve()
+    path = tmp_path / "config.json"
+    c.to_json(path)
+    assert json.loads(path.read_text())["method"] == "cb-focal"
+    assert TrainConfig.from_json(str(path)) == c
+    assert TrainConfig.from_json(c.to_json()) == c
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(dataset="mnist"), "Unknown dataset 'mnist'. Known datasets: cifar10"),
+        (dict(method="ldam-drs"), "Valid methods: erm, rw, rs, focal"),
+        (dict(imbalance="linear"), "Unknown imbalance type"),
+        (dict(strategy="tpu"), "Unknown strategy"),
+        (dict(ratio=0.5), "must be >= 1"),
+        (dict(epochs=0), "`epochs` must be a positive integer"),
+        (dict(method="erm", beta=0.99), "does not use `beta`"),
+        (dict(dataset="inaturalist2018", imbalance="exp"), "naturally"),
+        (dict(dataset="inaturalist2018", ratio=10.0), "--ratio does not apply"),
+        (dict(dataset="cifar10", imbalance="natural"), "not naturally"),
+        (dict(dataset="cifar10", milestones=[10]), "needs --lr-factors"),
+    ],
+)
+def test_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        TrainConfig(**kwargs).resolve()
+
+
+def test_from_dict_rejects_unknown_settings():
+    with pytest.raises(ValueError, match="Unknown TrainConfig settings"):
+        TrainConfig.from_dict({"dataset": "digits", "learning_rate": 0.1})
