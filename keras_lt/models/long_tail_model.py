@@ -50,6 +50,13 @@ def _is_constant_nonzero_initializer(initializer):
     return float(config.get("config", {}).get("value", 0.0)) != 0.0
 
 
+def _call_layer(layer, x, training):
+    """`layer(x, training=training)`, or `layer(x)` when its call takes no `training`."""
+    if getattr(layer, "_call_has_training_arg", True):
+        return layer(x, training=training)
+    return layer(x)
+
+
 @keras_lt_export("LongTailModel")
 class LongTailModel(backend_steps(), keras.Model):
     """A classifier for long-tailed data: backbone, optional feature weakening, head.
@@ -152,18 +159,18 @@ class LongTailModel(backend_steps(), keras.Model):
             inputs,
         )
         if self.augmentation is not None:
-            x = self.augmentation(x, training=training)
+            x = _call_layer(self.augmentation, x, training)
         if training and labels is not None and self.feature_weakening is not None:
             blocks = self.backbone.layers
             for block in blocks[: self._split_index + 1]:
-                x = block(x, training=True)
+                x = _call_layer(block, x, True)
             x = self.feature_weakening(x, labels=labels, training=True)
             for block in blocks[self._split_index + 1 :]:
-                x = block(x, training=True)
+                x = _call_layer(block, x, True)
             features = x
         else:
-            features = self.backbone(x, training=training)
-        logits = self.head(features, training=training)
+            features = _call_layer(self.backbone, x, training)
+        logits = _call_layer(self.head, features, training)
         return logits, features
 
     def _forward_train(self, x, y):
