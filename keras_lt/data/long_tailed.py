@@ -1,0 +1,205 @@
+"""One call from a dataset name to long-tailed training, validation and test sets.
+
+    source (tfds | image folder | Tiny-ImageNet folder | iNaturalist json | digits)
+      -> make_imbalanced (exp | step, ratio, seed)     the papers' construction
+      -> balanced_validation_split (K per class)       optional, CDT supp. B.6
+      -> counts of the final training split            for every other component
+
+The test set stays balanced (CIFAR test, Tiny-ImageNet val, iNaturalist
+val, digits' held-out set), as in all five papers.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from keras_lt.data.digits import load_digits_split
+from keras_lt.data.image_folder import load_image_folder
+from keras_lt.data.imbalance import make_imbalanced
+from keras_lt.data.inaturalist import list_inaturalist2018
+from keras_lt.data.tfds_source import DatasetUnavailableError, load_tfds
+from keras_lt.data.tiny_imagenet import load_tiny_imagenet
+from keras_lt.data.validation_split import balanced_validation_split
+
+DATASETS = ("cifar10", "cifar100", "tiny_imagenet", "digits", "inaturalist2018")
+NATURALLY_LONG_TAILED = ("inaturalist2018",)
+
+
+@dataclasses.dataclass
+class LongTailedData:
+    """The splits of a long-tailed experiment.
+
+    Attributes:
+        train: the (imbalanced) training split, `LabeledArrays`, or
+            `LabeledFiles` for iNaturalist.
+        test: the balanced test split (same type).
+        val: the balanced validation split held out from `train`, or None.
+        counts: int64 per-class counts of `train` (after the validation
+            split): the class counts every loss and callback takes.
+        class_names: class names, index = class id.
+        train_indices: positions of `train` in the source's training split.
+        info: how the data was made (dataset, source, imbalance, ratio, ...).
+    """
+
+    train: object
+    test: object
+    val: object
+    counts: np.ndarray
+    class_names: list
+    train_indices: np.ndarray
+    info: dict
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+
+def _folder_root(data_dir, name):
+    data_dir = os.fspath(data_dir)
+    for root in (data_dir, os.path.join(data_dir, name)):
+        if os.path.isdir(os.path.join(root, "train")) and os.path.isdir(os.path.join(root, "test")):
+            return root
+    raise ValueError(
+        f"{data_dir!r} is not an image-folder copy of {name}: expected "
+        f"train/<class>/ and test/<class>/ sub-folders in it (or in {name}/ inside it)."
+    )
+
+
+def _load_source(dataset, data_dir, tfds_data_dir, download, image_size):
+    """Returns (train, test, source description)."""
+    if dataset in ("cifar10", "cifar100"):
+        if data_dir is not None:
+            root = _folder_root(data_dir, dataset)
+            train = load_image_folder(os.path.join(root, "train"), image_size=image_size)
+            test = load_image_folder(
+                os.path.join(root, "test"), image_size=image_size, class_names=train.class_names
+            )
+            return train, test, f"image folder {root}"
+        train = load_tfds(dataset, "train", tfds_data_dir, download)
+        test = load_tfds(dataset, "test", tfds_data_dir, download)
+        return train, test, "tensorflow-datasets"
+    if dataset == "tiny_imagenet":
+        if data_dir is None:
+            raise DatasetUnavailableError(
+                "tensorflow-datasets has no Tiny-ImageNet: download tiny-imagenet-200.zip "
+                "(http://cs231n.stanford.edu/tiny-imagenet-200.zip), unzip it and pass "
+                "data_dir=<folder> (or --data-dir)."
+            )
+        train = load_tiny_imagenet(data_dir, "train")
+        test = load_tiny_imagenet(data_dir, "val")
+        return train, test, f"Tiny-ImageNet folder {data_dir}"
+    if dataset == "digits":
+        train, test = load_digits_split()
+        return train, test, "scikit-learn digits"
+    if dataset == "inaturalist2018":
+        if data_dir is None:
+            raise DatasetUnavailableError(
+                "iNaturalist 2018 needs data_dir=<folder> with train2018.json, val2018.json "
+                "and the train_val2018/ images (github.com/visipedia/inat_comp); "
+                "tensorflow-datasets' i_naturalist2018 is reachable through "
+                "keras_lt.data.load_tfds_dataset."
+            )
+        train = list_inaturalist2018(data_dir, "train")
+        test = list_inaturalist2018(data_dir, "val")
+        return train, test, f"iNaturalist 2018 files {data_dir}"
+    raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
+
+
+def load_long_tailed(
+    dataset="cifar10",
+    data_dir=None,
+    imbalance="auto",
+    ratio=100,
+    minority_fraction=0.5,
+    seed=0,
+    validation_per_class=0,
+    validation_small_classes="raise",
+    tfds_data_dir=None,
+    download=True,
+    image_size=None,
+):
+    """Loads a data set and makes its training split long-tailed (or step).
+
+    Args:
+        dataset: "cifar10", "cifar100", "tiny_imagenet", "digits" or
+            "inaturalist2018".
+        data_dir: an offline copy. CIFAR: an image folder with
+            train/<class>/ and test/<class>/ (without it, tensorflow-datasets
+            is used). Tiny-ImageNet: the tiny-imagenet-200 folder.
+            iNaturalist: the folder with train2018.json / val2018.json.
+        imbalance: "exp" (long-tailed), "step", None (keep the source as
+            it is) or "auto" ("exp", but None for iNaturalist, which is
+            long-tailed already).
+        ratio: imbalance ratio rho = n_max / n_min.
+        minority_fraction: fraction of minority classes for "step".
+        seed: seed of the imbalanced subset and of the validation split.
+        validation_per_class: K > 0 holds out K training samples per class
+            as a balanced validation split (K = 3 CIFAR, 10 iNaturalist).
+        validation_small_classes: "raise" or "train_only", see
+            `balanced_validation_split`.
+        tfds_data_dir, download: passed to tensorflow-datasets.
+        image_size: resize image-folder images to `(height, width)`.
+
+    Returns:
+        `LongTailedData(train, test, val, counts, class_names, train_indices, info)`.
+
+    Raises:
+        DatasetUnavailableError: tensorflow-datasets is missing or offline
+            (the message names the image-folder alternative), or a data set
+            needs `data_dir`.
+
+    Example:
+        >>> data = load_long_tailed("digits", ratio=10)
+        >>> data.counts.tolist()[:3], int(data.counts[-1])  # doctest: +SKIP
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
+    if imbalance == "auto":
+        imbalance = None if dataset in NATURALLY_LONG_TAILED else "exp"
+    if imbalance is not None and dataset in NATURALLY_LONG_TAILED:
+        raise ValueError(
+            f"{dataset} is long-tailed already; use imbalance=None (or 'auto'), "
+            f"not {imbalance!r}."
+        )
+    train, test, source = _load_source(dataset, data_dir, tfds_data_dir, download, image_size)
+    indices = np.arange(len(train), dtype=np.int64)
+    if imbalance is not None:
+        indices, _ = make_imbalanced(
+            train.y,
+            imbalance,
+            ratio,
+            minority_fraction,
+            seed,
+            num_classes=train.num_classes,
+        )
+    train = train.subset(indices)
+    val = None
+    if validation_per_class:
+        kept, held = balanced_validation_split(
+            train.y, validation_per_class, seed, validation_small_classes
+        )
+        val = train.subset(held)
+        train = train.subset(kept)
+        indices = indices[kept]
+    info = {
+        "dataset": dataset,
+        "source": source,
+        "imbalance": imbalance,
+        "ratio": None if imbalance is None else float(ratio),
+        "minority_fraction": float(minority_fraction) if imbalance == "step" else None,
+        "seed": seed,
+        "validation_per_class": int(validation_per_class or 0),
+        "num_train": len(train),
+        "num_test": len(test),
+    }
+    return LongTailedData(
+        train=train,
+        test=test,
+        val=val,
+        counts=train.counts(),
+        class_names=list(train.class_names),
+        train_indices=indices,
+        info=info,
+    )
+
