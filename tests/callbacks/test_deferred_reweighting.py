@@ -1,0 +1,158 @@
+"""DeferredReweighting: the switch epoch, the weights, resume, JAX."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+import keras
+
+from callback_helpers import COUNTS
+from callback_helpers import RecordVariable
+from callback_helpers import effective_number_weights_np
+from callback_helpers import frozen_linear_model
+from callback_helpers import logits_of
+from callback_helpers import run_backend_script
+from callback_helpers import toy_data
+from callback_helpers import weighted_ce_epoch_loss
+from keras_lt.callbacks import DeferredReweighting
+from keras_lt.losses import WeightedCrossEntropy
+from keras_lt.losses import inverse_frequency_weights
+
+BATCH = 4
+
+
+def compile_frozen(loss, seed=0):
+    model = frozen_linear_model(seed)
+    model.compile(keras.optimizers.SGD(0.0), loss=loss)
+    return model
+
+
+def test_switches_exactly_at_start_epoch():
+    x, y = toy_data()
+    loss = WeightedCrossEntropy(num_classes=3)
+    model = compile_frozen(loss)
+    drw = DeferredReweighting(COUNTS, start_epoch=3, beta=0.9)
+    record = RecordVariable(lambda: loss.class_weights)
+    history = model.fit(
+        x, y, batch_size=BATCH, epochs=6, shuffle=False, verbose=0, callbacks=[drw, record]
+    )
+    cb = effective_number_weights_np(COUNTS, 0.9)
+    ones = np.ones(3)
+    for epoch, value in enumerate(record.values):
+        np.testing.assert_allclose(value, ones if epoch < 3 else cb, rtol=1e-6)
+    # The compiled step used them: the logged losses follow the numpy formula.
+    z = logits_of(model, x)
+    expected = [weighted_ce_epoch_loss(z, y, ones if e < 3 else cb, BATCH) for e in range(6)]
+    np.testing.assert_allclose(history.history["loss"], expected, rtol=1e-5)
+    assert expected[2] != pytest.approx(expected[3])  # the switch is visible
+
+
+def test_default_is_the_reference_drw():
+    drw = DeferredReweighting(COUNTS)
+    assert drw.start_epoch == 160
+    np.testing.assert_allclose(drw.weights_at(159), np.ones(3))
+    np.testing.assert_allclose(
+        drw.weights_at(160), effective_number_weights_np(COUNTS, 0.9999), rtol=1e-6
+    )
+
+
+def test_resume_derives_the_state_from_the_epoch():
+    x, y = toy_data()
+    z = None
+    cb = effective_number_weights_np(COUNTS, 0.99)
+    # A fresh loss and callback resumed after the switch: weighted from the first epoch.
+    loss = WeightedCrossEntropy(num_classes=3)
+    model = compile_frozen(loss)
+    history = model.fit(
+        x, y, batch_size=BATCH, epochs=5, initial_epoch=3, shuffle=False, verbose=0,
+        callbacks=[DeferredReweighting(COUNTS, start_epoch=2, beta=0.99)],
+    )
+    z = logits_of(model, x)
+    np.testing.assert_allclose(
+        history.history["loss"], [weighted_ce_epoch_loss(z, y, cb, BATCH)] * 2, rtol=1e-5
+    )
+    # Resumed before the switch with stale weights in the variable: back to ones.
+    loss.class_weights.assign(np.full(3, 7.0, "float32"))
+    model.fit(
+        x, y, batch_size=BATCH, epochs=2, initial_epoch=1, shuffle=False, verbose=0,
+        callbacks=[DeferredReweighting(COUNTS, start_epoch=2, beta=0.99)],
+    )
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss.class_weights), np.ones(3))
+
+
+def test_weights_fn_initial_weights_and_explicit_loss():
+    loss = WeightedCrossEntropy(num_classes=3)
+    other = WeightedCrossEntropy(num_classes=3)
+    model = compile_frozen(other)
+    drw = DeferredReweighting(
+        COUNTS, start_epoch=1, weights_fn=inverse_frequency_weights,
+        initial_weights=[1.0, 2.0, 3.0], loss=loss,
+    )
+    drw.set_model(model)
+    drw.on_epoch_begin(0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss.class_weights), [1, 2, 3])
+    drw.on_epoch_begin(1)
+    inv = (1.0 / COUNTS) * 3 / (1.0 / COUNTS).sum()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss.class_weights), inv, rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(other.class_weights), np.ones(3))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="start_epoch"):
+        DeferredReweighting(COUNTS, start_epoch=-1)
+    with pytest.raises(ValueError, match="one weight per class"):
+        DeferredReweighting(COUNTS, weights_fn=lambda counts: np.ones(2))
+    with pytest.raises(ValueError):
+        DeferredReweighting([5, 0, 1])
+    model = compile_frozen(keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    drw = DeferredReweighting(COUNTS, start_epoch=1)
+    drw.set_model(model)
+    drw.on_epoch_begin(0)  # nothing to do before the switch
+    with pytest.raises(ValueError, match="class_weights"):
+        drw.on_epoch_begin(1)
+
+
+JAX_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np, keras
+    from callback_helpers import *
+    from keras_lt.callbacks import DeferredReweighting
+    from keras_lt.losses import WeightedCrossEntropy
+
+    x, y = toy_data()
+    cb = effective_number_weights_np(COUNTS, 0.9)
+
+    class NaiveSwitch(keras.callbacks.Callback):
+        # Assigns without rebuilding the step: baked in on JAX for a plain model.
+        def __init__(self, loss):
+            super().__init__(); self.loss = loss
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                self.loss.class_weights.assign(cb.astype("float32"))
+
+    def run(callback_factory):
+        loss = WeightedCrossEntropy(num_classes=3)
+        model = frozen_linear_model()
+        model.compile(keras.optimizers.SGD(0.0), loss=loss)
+        h = model.fit(x, y, batch_size=4, epochs=4, shuffle=False, verbose=0,
+                      callbacks=[callback_factory(loss)])
+        z = logits_of(model, x)
+        return h.history["loss"], z
+
+    ones = np.ones(3)
+    losses, z = run(lambda loss: DeferredReweighting(COUNTS, start_epoch=2, beta=0.9))
+    expected = [weighted_ce_epoch_loss(z, y, ones if e < 2 else cb, 4) for e in range(4)]
+    np.testing.assert_allclose(losses, expected, rtol=1e-5)
+
+    # Without the rebuild the change never reaches the traced step.
+    naive, z = run(NaiveSwitch)
+    np.testing.assert_allclose(naive, [weighted_ce_epoch_loss(z, y, ones, 4)] * 4, rtol=1e-5)
+    print("OK")
+    """
+)
+
+
+def test_switch_reaches_the_jitted_step_on_jax_for_a_plain_model():
+    out = run_backend_script(JAX_SCRIPT, backend="jax")
+    assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-4000:]
