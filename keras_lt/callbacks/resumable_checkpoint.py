@@ -23,11 +23,12 @@ old or the new complete checkpoint):
 * the next epoch to run;
 * every model variable, by position: `model.trainable_variables` and
   `model.non_trainable_variables` (BatchNorm statistics, the `SeedGenerator`
-  states of random layers, the loss state variables a `LongTailModel`
-  tracks);
+  states of random layers);
 * every optimizer variable (`iterations`, so the learning-rate schedule
   resumes at the right step; momentum buffers; ...);
-* the state variables of the compiled losses (`loss.state_variables`);
+* the state variables of the compiled losses (`loss.state_variables`, also
+  when a `LongTailModel` tracks them), by loss name and attribute, restored
+  into the losses compiled at resume that match;
 * the random state: NumPy's global generator, Python's `random`, Keras's
   global `SeedGenerator` when one exists, PyTorch's on the torch backend.
 
@@ -96,6 +97,18 @@ def _loss_state_entries(model):
             if isinstance(variable, keras.Variable):
                 entries.append((getattr(loss, "name", type(loss).__name__), attribute, variable))
     return entries
+
+
+def _non_trainable_model_variables(model):
+    """`model.non_trainable_variables` less the loss state (saved on its own).
+
+    A model that tracks its loss's state variables (`LongTailModel`) lists
+    those of the loss compiled *now*; after a loss swap that is another set
+    than at the start of a resumed run. The loss state is saved and matched
+    by loss name and attribute instead.
+    """
+    loss_state = {id(v) for _, _, v in _loss_state_entries(model)}
+    return [v for v in model.non_trainable_variables if id(v) not in loss_state]
 
 
 class ResumableCheckpoint(keras.callbacks.Callback):
@@ -198,7 +211,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         }
         groups = {
             "trainable": list(model.trainable_variables),
-            "non_trainable": list(model.non_trainable_variables),
+            "non_trainable": _non_trainable_model_variables(model),
             "optimizer": list(model.optimizer.variables) if model.optimizer is not None else [],
         }
         for group, variables in groups.items():
@@ -261,7 +274,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
         self._restore_group(model.trainable_variables, arrays, meta, "trainable", strict=True)
         self._restore_group(
-            model.non_trainable_variables, arrays, meta, "non_trainable", strict=False
+            _non_trainable_model_variables(model), arrays, meta, "non_trainable", strict=False
         )
         if model.optimizer is not None:
             self._restore_group(model.optimizer.variables, arrays, meta, "optimizer", strict=True)

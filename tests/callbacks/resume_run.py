@@ -1,6 +1,11 @@
 """One training run for the kill-and-resume test (run as a script, any backend).
 
-    python resume_run.py MODE CKPT_DIR OUT_NPZ [KILL_EPOCH]
+    python resume_run.py MODEL MODE CKPT_DIR OUT_NPZ [KILL_EPOCH]
+
+MODEL "plain": a functional keras.Model (the loss state is not model state:
+on JAX every change re-traces the step); "longtail": a LongTailModel (it
+tracks the loss state as its own variables; its last loss is IBLoss, which
+needs the features).
 
 MODE "full": 7 epochs without a checkpoint; "kill": with a checkpoint,
 SIGKILLs itself at the end of KILL_EPOCH (after the checkpoint is written);
@@ -11,8 +16,8 @@ The run has everything a resume can get wrong: dropout (random state), a
 warm-up + step-decay schedule on a momentum optimizer with coupled weight
 decay (optimizer state, iterations), a CDT gamma switch at epoch 1 and a
 loss swap (CDT -> LDAM) at epoch 2 before the kill, DRW from epoch 3 (the
-kill epoch) and a second loss swap (LDAM -> weighted CE, DRW weights) at
-epoch 5 after it.
+kill epoch) and a second loss swap (LDAM -> weighted CE or IB, with the
+DRW weights) at epoch 5 after it.
 """
 
 import os
@@ -54,14 +59,28 @@ def data():
     return x[order], y[order]
 
 
-def main(mode, ckpt_dir, out_path, kill_epoch=None):
+def build(kind):
+    if kind == "plain":
+        inputs = keras.Input((6,))
+        h = keras.layers.Dense(16, activation="relu")(inputs)
+        h = keras.layers.Dropout(0.3)(h)
+        outputs = keras.layers.Dense(COUNTS.size)(h)
+        return keras.Model(inputs, outputs), WeightedCrossEntropy(num_classes=COUNTS.size)
+    from keras_lt.losses import IBLoss
+    from keras_lt.models import LongTailModel
+
+    backbone = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.3)]
+    )
+    model = LongTailModel(backbone, keras.layers.Dense(COUNTS.size, name="head"))
+    model.build((None, 6))
+    return model, IBLoss(COUNTS, alpha=1.0)
+
+
+def main(kind, mode, ckpt_dir, out_path, kill_epoch=None):
     keras.utils.set_random_seed(7)
     x, y = data()
-    inputs = keras.Input((6,))
-    h = keras.layers.Dense(16, activation="relu")(inputs)
-    h = keras.layers.Dropout(0.3)(h)
-    outputs = keras.layers.Dense(COUNTS.size)(h)
-    model = keras.Model(inputs, outputs)
+    model, last_loss = build(kind)
     steps = int(np.ceil(y.size / BATCH))
     model.compile(
         sgd_optimizer(steps, base_learning_rate=0.02, warmup_epochs=2, milestones=(4, 6),
@@ -75,7 +94,7 @@ def main(mode, ckpt_dir, out_path, kill_epoch=None):
         PhaseSwitch(schedule={
             1: {"gamma": 0.3},
             2: {"loss": LDAMLoss(COUNTS)},
-            5: {"loss": WeightedCrossEntropy(num_classes=COUNTS.size)},
+            5: {"loss": last_loss},
         }),
         DeferredReweighting(COUNTS, start_epoch=3, beta=0.99),
     ]

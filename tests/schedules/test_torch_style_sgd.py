@@ -56,6 +56,14 @@ def test_excluded_variables_get_no_decay():
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-6)
     np.testing.assert_allclose(got[1], w0[1])  # untouched: zero gradient, no decay
     assert TorchStyleSGD.from_config(optimizer.get_config()).exclude_from_weight_decay_names == ["bias"]
+    # Keras's own exclusion list (LongTailModel.no_weight_decay_variables) is honoured too.
+    variables = [keras.Variable(v, name=n) for v, n in zip(w0, ["kernel", "prior"])]
+    optimizer = TorchStyleSGD(0.1, momentum=0.9, weight_decay=0.5)
+    optimizer.exclude_from_weight_decay(var_list=[variables[1]])
+    for step_grads in grads:
+        optimizer.apply([keras.ops.convert_to_tensor(g) for g in step_grads], variables)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(variables[0]), expected[0], rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(variables[1]), w0[1])
 
 
 def test_coupled_decay_equals_l2_penalty_of_half_the_coefficient():
