@@ -180,7 +180,11 @@ def sgd_optimizer(
             `TorchStyleSGD`) or "decoupled" (Keras's `SGD(weight_decay=...)`,
             `w -= lr * wd * w` outside the momentum).
         exclude_from_weight_decay: variable-name fragments kept out of the
-            decay (none by default, as in the references).
+            decay (none by default, as in the references). To exempt
+            variables themselves (e.g. `LongTailModel.no_weight_decay_variables`,
+            the prior-initialised head bias), call
+            `optimizer.exclude_from_weight_decay(var_list=...)` on the result
+            before it is built (before `fit`).
         **kwargs: passed to the optimizer (clipnorm, name, ...).
 
     Returns:
