@@ -14,8 +14,10 @@ train DATASET` with the dataset fixed: both share one code path,
 
 import argparse
 import json
+import os
 import sys
 
+from keras_lt.data.tfds_source import DatasetUnavailableError
 from keras_lt.training.config import DATASETS, STRATEGIES, TrainConfig
 from keras_lt.training.methods import METHODS
 
@@ -31,7 +33,7 @@ def add_train_arguments(parser, dataset=None):
     """The options of `keras-lt train` (and of every recipe)."""
     if dataset is None:
         parser.add_argument("dataset", choices=sorted(DATASETS), help="dataset to train on")
-    parser.add_argument("--method", default="erm", choices=list(METHODS), metavar="METHOD",
+    parser.add_argument("--method", choices=list(METHODS), metavar="METHOD",
                         help="training method (default erm); one of: " + ", ".join(METHODS))
     data = parser.add_argument_group("data")
     data.add_argument("--data-dir", help="dataset folder (train/ and test/ class folders)")
@@ -40,7 +42,7 @@ def add_train_arguments(parser, dataset=None):
                       "iNaturalist is 'natural' (used as it is)")
     data.add_argument("--ratio", type=float,
                       help="imbalance ratio n_max / n_min (dataset default, 100 on CIFAR)")
-    data.add_argument("--minority-fraction", type=float, default=0.5,
+    data.add_argument("--minority-fraction", type=float,
                       help="fraction of minority classes for step imbalance (default 0.5)")
     hp = parser.add_argument_group(
         "method hyper-parameters (default: the paper's value for the method and dataset)")
@@ -68,10 +70,10 @@ def add_train_arguments(parser, dataset=None):
     sched.add_argument("--weight-decay", type=float)
     sched.add_argument("--backbone", help="backbone name (dataset default)")
     run = parser.add_argument_group("run")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--strategy", default="none", choices=STRATEGIES,
+    run.add_argument("--seed", type=int, help="seed of the data subset, weights and order (0)")
+    run.add_argument("--strategy", choices=STRATEGIES,
                      help="none, mirrored (all local devices) or multiworker (TF_CONFIG)")
-    run.add_argument("--output-dir", default="saved_models",
+    run.add_argument("--output-dir",
                      help="root of saved models (default saved_models/)")
     run.add_argument("--run-name", help="folder name (default <dataset>-<imbalance>-<method>)")
     run.add_argument("--resume", action="store_true",
@@ -79,6 +81,8 @@ def add_train_arguments(parser, dataset=None):
     run.add_argument("--dry-run", action="store_true",
                      help="print the full configuration and the method's pieces; do not train")
     run.add_argument("--config", help="a config.json to start from (options given win)")
+    run.add_argument("--no-monitor", dest="monitor", action="store_false", default=None,
+                     help="do not show the test split's accuracy after each epoch")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(command="train", fixed_dataset=dataset)
     return parser
@@ -96,27 +100,40 @@ _CONFIG_FIELDS = (
     "method", "data_dir", "imbalance", "ratio", "minority_fraction", "beta", "gamma", "alpha",
     "max_margin", "scale", "mfw_beta", "drw_epoch", "phase_epoch", "epochs", "batch_size", "lr",
     "warmup_epochs", "milestones", "lr_factors", "weight_decay", "backbone",
-    "seed", "strategy", "output_dir", "run_name", "resume",
+    "seed", "strategy", "output_dir", "run_name", "resume", "monitor",
 )
 
 
-def config_from_args(args, argv=()):
-    """A `TrainConfig` (unresolved) from parsed `train` arguments."""
+_RERUN_FIELDS = {"data_dir", "output_dir", "run_name", "resume", "strategy", "monitor", "verbose"}
+
+
+def config_from_args(args):
+    """A `TrainConfig` (unresolved) from parsed `train` arguments.
+
+    Options left out are None here and take TrainConfig's defaults, or the
+    values of the `--config` file when one is given.
+    """
     dataset = args.fixed_dataset or args.dataset
-    values = {name: getattr(args, name) for name in _CONFIG_FIELDS}
-    values["verbose"] = 0 if args.quiet else 1
+    given = {name: getattr(args, name) for name in _CONFIG_FIELDS}
+    given = {name: value for name, value in given.items() if value is not None}
+    given["resume"] = args.resume
+    given["verbose"] = 0 if args.quiet else 1
     if args.config:
+        # A saved config.json is resolved: its schedule, phases and folder name
+        # follow from its method and epochs, so only where and how it runs may
+        # change.
         base = TrainConfig.from_json(args.config).to_dict()
         if base["dataset"] != dataset:
+            raise ValueError(f"{args.config} is a {base['dataset']} config, not {dataset}.")
+        changed = sorted(set(given) - _RERUN_FIELDS)
+        if changed:
             raise ValueError(
-                f"{args.config} is a {base['dataset']} config, not {dataset}."
+                f"--config reruns {args.config} as it is; it cannot change "
+                f"{', '.join(changed)} (only {', '.join(sorted(_RERUN_FIELDS))})."
             )
-        # Only options written on the command line override the file.
-        given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in argv if a.startswith("--")}
-        base.update({k: v for k, v in values.items() if k in given})
-        base["resume"] = args.resume
+        base.update(given)
         return TrainConfig.from_dict(base)
-    return TrainConfig(dataset=dataset, **values)
+    return TrainConfig(dataset=dataset, **given)
 
 
 def build_parser():
@@ -179,10 +196,10 @@ def _add_tune_parser(sub):
     add_tune_parser(sub)
 
 
-def _run_train(args, argv):
+def _run_train(args):
     from keras_lt.training import experiment
 
-    config = config_from_args(args, argv)
+    config = config_from_args(args)
     if args.dry_run:
         plan = experiment.plan(config)
         print(json.dumps(plan, indent=2, sort_keys=True, default=str))
@@ -209,9 +226,9 @@ def _run_demo(args):
     return 0
 
 
-def _dispatch(args, argv):
+def _dispatch(args):
     if args.command == "train":
-        return _run_train(args, argv)
+        return _run_train(args)
     if args.command == "evaluate":
         return _run_evaluate(args)
     if args.command == "demo":
@@ -232,10 +249,17 @@ def _main(parser, argv):
     if args.command is None:  # plain `keras-lt`: the embedded demo
         args = parser.parse_args(["demo"])
     try:
-        return _dispatch(args, argv)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
-        # Configuration and data errors: one clear line, no traceback.
-        print(f"keras-lt: error: {error}", file=sys.stderr)
+        return _dispatch(args)
+    except (ValueError, FileNotFoundError, NotADirectoryError, DatasetUnavailableError) as error:
+        # Configuration and data errors: a clear message, no traceback
+        # (KERAS_LT_DEBUG=1 shows it).
+        if os.environ.get("KERAS_LT_DEBUG"):
+            raise
+        message = str(error)
+        if len(message) > 2000:
+            message = message[:2000] + " ..."
+        print(f"keras-lt: error: {message}\n(set KERAS_LT_DEBUG=1 for the traceback)",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("keras-lt: interrupted; the last epoch's checkpoint is kept "

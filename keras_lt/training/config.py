@@ -196,6 +196,8 @@ class TrainConfig:
     backend: Optional[str] = None
     shot_many: Optional[int] = None
     shot_few: Optional[int] = None
+    # Show the test split's accuracy after every epoch (monitoring only).
+    monitor: bool = True
     verbose: int = 1
 
     # ------------------------------------------------------------------ checks

@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -69,6 +70,8 @@ def load_data(config):
     """The `keras_lt.data.LongTailedData` of a resolved config."""
     from keras_lt.data import load_long_tailed
 
+    if config.data_dir is not None and not os.path.isdir(config.data_dir):
+        raise ValueError(f"Data folder {config.data_dir!r} does not exist or is not a directory.")
     imbalance = None if config.imbalance == "natural" else config.imbalance
     return load_long_tailed(
         config.dataset,
@@ -86,11 +89,19 @@ def _is_arrays(split):
     return isinstance(split, LabeledArrays)
 
 
+def _drop_remainder(config):
+    # Under MultiWorkerMirroredStrategy a last, smaller batch is split unevenly
+    # between the workers and the step fails ("Incompatible shapes"); every
+    # step must see full batches there.
+    return config.strategy == "multiworker"
+
+
 def steps_per_epoch(config, data):
-    """Batches per epoch: ceil(N / batch size), one pass over the training split."""
+    """Batches per epoch: one pass over the training split (full batches only
+    under the multi-worker strategy)."""
     from keras_lt.data import num_batches
 
-    return num_batches(len(data.train), config.batch_size)
+    return num_batches(len(data.train), config.batch_size, _drop_remainder(config))
 
 
 def input_pipelines(config, method, data, initial_epoch=0):
@@ -101,7 +112,7 @@ def input_pipelines(config, method, data, initial_epoch=0):
     if _is_arrays(data.train):
         train = ArrayDataset(
             data.train, batch_size=config.batch_size, balanced=balanced, seed=config.seed,
-            epoch=initial_epoch,
+            epoch=initial_epoch, drop_remainder=_drop_remainder(config),
         )
         test = ArrayDataset(data.test, batch_size=max(config.batch_size, 256), shuffle=False)
     else:  # files read lazily (iNaturalist)
@@ -109,7 +120,7 @@ def input_pipelines(config, method, data, initial_epoch=0):
         train = make_tf_dataset(
             data.train, batch_size=config.batch_size, training=True,
             augment=AUGMENTATIONS[config.dataset], balanced=balanced, seed=config.seed,
-            epoch=initial_epoch, image_size=size,
+            epoch=initial_epoch, image_size=size, drop_remainder=_drop_remainder(config),
         )
         test = make_tf_dataset(
             data.test, batch_size=config.batch_size, training=False,
@@ -318,18 +329,23 @@ def train(config):
         _log(config, f"Starting afresh; the checkpoint in {checkpoint.directory} will be "
                      "overwritten (use --resume to continue it).")
     train_data, test_data = input_pipelines(config, method, data, initial_epoch)
+    dist.prepare(model, _sample_batch(train_data))
 
     callbacks = method.build_callbacks(config, counts, verbose=config.verbose)
     callbacks.append(checkpoint)
+    # The test split's accuracy after each epoch, for monitoring only. Not under
+    # the multi-worker strategy, whose steps need equal full batches everywhere.
+    monitor = test_data if config.monitor and config.strategy != "multiworker" else None
     _log(config, f"Training {config.method} ({method.summary}) for {config.epochs} epochs, "
-                 f"{steps} steps each; val_* = the balanced test split, shown for "
-                 "monitoring only (nothing is selected on it).")
+                 f"{steps} steps each"
+                 + ("; val_* = the balanced test split, shown for monitoring only (nothing "
+                    "is selected on it)." if monitor is not None else "."))
     history = model.fit(
         train_data,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
         steps_per_epoch=steps,
-        validation_data=test_data,
+        validation_data=monitor,
         callbacks=callbacks,
         shuffle=False,
         verbose=1 if config.verbose else 0,
@@ -364,6 +380,13 @@ def train(config):
         _write_json(os.path.join(run_dir, HISTORY_FILE), _history(history, initial_epoch))
         _log(config, f"Saved {os.path.join(run_dir, MODEL_FILE)} with its report and config.")
     return model, report, run_dir
+
+
+def _sample_batch(dataset):
+    """One (x, y) batch of a training dataset, without moving its epoch on."""
+    if hasattr(dataset, "__getitem__"):
+        return dataset[0]
+    return next(iter(dataset.take(1)))
 
 
 def _feature_deviation_inputs(data):
@@ -450,7 +473,11 @@ def evaluate(model_path, data_dir=None, dataset=None, split="test", output_dir=N
         data_dir = config.data_dir
     test = load_test_split(dataset, data_dir, split, classes["class_names"],
                            classes["input_shape"])
-    model = keras.saving.load_model(model_file, compile=False)
+    with warnings.catch_warnings():
+        # Inference needs no loss; LongTailModel warns that it cannot restore
+        # the saved loss state into an uncompiled model.
+        warnings.filterwarnings("ignore", message="The saved model has .* loss state variables")
+        model = keras.saving.load_model(model_file, compile=False)
     report = evaluate_model(
         model, test.x, test.y, train_counts=classes["train_counts"],
         class_names=classes["class_names"], batch_size=batch_size,

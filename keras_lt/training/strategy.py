@@ -46,6 +46,38 @@ class Distribution:
             return self.tf_strategy.scope()
         return contextlib.nullcontext()
 
+    def prepare(self, model, sample_batch):
+        """Works around two bugs of Keras 3's TensorFlow trainer under
+        MultiWorkerMirroredStrategy (keras-team/keras#20585, open); a no-op
+        for the other strategies.
+
+        1. `fit` builds the optimizer and metric state from a first batch that
+           it averages across replicas with `strategy.reduce`, which cannot
+           reduce an (x, y) tuple under this strategy. Here the state is built
+           from a local `sample_batch` inside the strategy's scope, and the
+           model's own symbolic build, which would only repeat it, is skipped.
+        2. Each step's logs are averaged with `strategy.reduce("MEAN", v,
+           axis=0)`, which fails on the scalar logs. The steps here return
+           each log as a vector of one element, which that reduction turns
+           back into the scalar mean over replicas.
+        """
+        if self.name != "multiworker":
+            return
+        import keras
+
+        with self.scope():
+            model._symbolic_build(data_batch=sample_batch)
+        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+        def as_vectors(step):
+            def wrapped(data):
+                return {k: keras.ops.reshape(v, (1,)) for k, v in step(data).items()}
+
+            return wrapped
+
+        model.train_step = as_vectors(model.train_step)
+        model.test_step = as_vectors(model.test_step)
+
     def __repr__(self):
         return (f"Distribution({self.name!r}, replicas={self.num_replicas}, "
                 f"worker={self.worker_index}/{self.num_workers})")

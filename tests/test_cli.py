@@ -1,0 +1,171 @@
+"""The `keras-lt` command end to end: every method, image folders, errors, reload.
+
+Everything writes into pytest's tmp_path; the data is the embedded digits or
+image folders generated here.
+"""
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+from keras_lt.cli import main
+from keras_lt.training.methods import METHODS
+
+RUN_FILES = ("model.keras", "config.json", "classes.json", "report.json", "history.json",
+             "per_class_accuracy.png", "confusion_matrix.png", "checkpoint/checkpoint.npz")
+
+
+def write_image_folder(root, classes=10, per_class=10, size=32, seed=0, corrupt=None):
+    """root/<class>/<k>.png, each class a different mean colour plus noise."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for c in range(classes):
+        folder = root / f"class_{c:02d}"
+        folder.mkdir(parents=True)
+        colour = rng.integers(0, 256, size=3)
+        for k in range(per_class):
+            pixels = np.clip(colour + rng.normal(0, 40, (size, size, 3)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(folder / f"{k:03d}.png")
+    if corrupt is not None:
+        (root / f"class_{corrupt:02d}" / "broken.png").write_bytes(b"not an image")
+    return root
+
+
+@pytest.fixture(scope="module")
+def cifar_like(tmp_path_factory):
+    """A CIFAR-10-shaped image-folder copy: train/ and test/, 10 classes of 32x32."""
+    root = tmp_path_factory.mktemp("cifar10")
+    write_image_folder(root / "train", per_class=10, seed=0, corrupt=3)
+    write_image_folder(root / "test", per_class=3, seed=1)
+    return root
+
+
+def run_files_exist(run_dir):
+    missing = [f for f in RUN_FILES if not os.path.exists(os.path.join(run_dir, f))]
+    assert not missing, f"{run_dir} lacks {missing}"
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_each_method_trains_one_epoch(method, tmp_path):
+    argv = ["train", "digits", "--method", method, "--epochs", "1", "--output-dir",
+            str(tmp_path), "--quiet", "--no-monitor"]
+    assert main(argv) == 0
+    run_dir = tmp_path / f"digits-exp-{method}"
+    run_files_exist(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["method"], config["epochs"], config["dataset"]) == (method, 1, "digits")
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["num_test_samples"] == 500 and 0.0 <= report["top1"] <= 1.0
+    assert report["shot_thresholds"] == {"many": 40, "few": 15}
+    history = json.loads((run_dir / "history.json").read_text())
+    assert history["epochs"] == [1] and "bal_acc" in history["logs"]
+
+
+def test_image_folder_recipe_and_evaluate_on_other_data(cifar_like, tmp_path, capsys):
+    out = tmp_path / "models"
+    argv = ["train", "cifar10", "--data-dir", str(cifar_like), "--method", "ldam-drw",
+            "--ratio", "5", "--epochs", "2", "--backbone", "resnet8", "--batch-size", "16",
+            "--output-dir", str(out)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(argv) == 0
+    # The unreadable file is skipped with a warning that names it.
+    assert any("broken.png" in str(w.message) for w in caught)
+    run_dir = out / "cifar10-exp-ldam-drw"
+    run_files_exist(run_dir)
+    printed = capsys.readouterr().out
+    assert "bal_acc" in printed and "val_bal_acc" in printed  # per-epoch balanced accuracy
+    classes = json.loads((run_dir / "classes.json").read_text())
+    assert classes["train_counts"] == [10, 8, 6, 5, 4, 4, 3, 2, 2, 2]  # 9 readable in class 3
+
+    other = write_image_folder(tmp_path / "other", per_class=4, seed=7)
+    assert main(["evaluate", str(run_dir), "--data-dir", str(other)]) == 0
+    report = json.loads((run_dir / "eval-other-test" / "report.json").read_text())
+    assert report["num_test_samples"] == 40
+    assert [c["train_count"] for c in report["per_class"]] == classes["train_counts"]
+
+
+def test_reloaded_model_predicts_identically(tmp_path):
+    import keras
+
+    from keras_lt.data import load_digits_split
+    from keras_lt.training.config import TrainConfig
+    from keras_lt.training.experiment import train
+
+    config = TrainConfig(dataset="digits", method="mfw-drw", epochs=1, output_dir=str(tmp_path),
+                         verbose=0)
+    model, report, run_dir = train(config)
+    test = load_digits_split()[1]
+    reloaded = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    np.testing.assert_array_equal(model.predict(test.x, verbose=0),
+                                  reloaded.predict(test.x, verbose=0))
+    assert main(["evaluate", run_dir, "--output", str(tmp_path / "eval")]) == 0
+    again = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert again["top1"] == report["top1"]
+
+
+def test_mirrored_strategy(tmp_path):
+    argv = ["train", "digits", "--epochs", "1", "--strategy", "mirrored", "--output-dir",
+            str(tmp_path), "--quiet", "--no-monitor"]
+    assert main(argv) == 0
+    run_files_exist(tmp_path / "digits-exp-erm")
+
+
+def test_rerun_a_saved_config(tmp_path):
+    first = tmp_path / "first"
+    assert main(["train", "digits", "--method", "cdt", "--epochs", "1", "--gamma", "0.2",
+                 "--output-dir", str(first), "--quiet", "--no-monitor"]) == 0
+    saved = first / "digits-exp-cdt" / "config.json"
+    second = tmp_path / "second"
+    assert main(["train", "digits", "--config", str(saved), "--output-dir", str(second),
+                 "--quiet"]) == 0
+    a = json.loads(saved.read_text())
+    b = json.loads((second / "digits-exp-cdt" / "config.json").read_text())
+    assert {k: v for k, v in a.items() if k not in ("output_dir", "verbose")} == {
+        k: v for k, v in b.items() if k not in ("output_dir", "verbose")}
+    assert b["gamma"] == 0.2
+    assert main(["train", "digits", "--config", str(saved), "--epochs", "3"]) == 2
+
+
+def test_clear_errors(tmp_path, capsys):
+    def error_of(argv):
+        assert main(argv) == 2
+        return capsys.readouterr().err
+
+    out = ["--output-dir", str(tmp_path / "out"), "--quiet"]
+    assert "does not exist" in error_of(["train", "cifar10", "--data-dir",
+                                         str(tmp_path / "missing"), *out])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "not an image-folder copy" in error_of(["train", "cifar10", "--data-dir", str(empty),
+                                                   *out])
+    no_images = tmp_path / "no_images"
+    (no_images / "train" / "cat").mkdir(parents=True)
+    (no_images / "test" / "cat").mkdir(parents=True)
+    assert "holds no image" in error_of(["train", "cifar10", "--data-dir", str(no_images), *out])
+    assert "does not use `beta`" in error_of(["train", "digits", "--beta", "0.9", *out])
+    assert "No saved model" in error_of(["evaluate", str(tmp_path / "nothing")])
+    for argv in (["train", "mnist"], ["train", "digits", "--method", "ldam-drs"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        assert "invalid choice" in capsys.readouterr().err
+
+
+def test_methods_and_tune_commands(capsys):
+    assert main(["methods"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in METHODS)
+    try:
+        import keras_lt.tuning.cli  # noqa: F401  (the tuning issue's extension)
+    except ImportError:
+        assert main(["tune"]) == 2
+        assert "not available" in capsys.readouterr().err
+    else:
+        with pytest.raises(SystemExit) as exit_:
+            main(["tune", "--help"])
+        assert exit_.value.code == 0
