@@ -1,121 +1,19 @@
-"""The JAX backend (how full-length runs happen on the GPU machines): same model, same contracts.
-
-Runs in a fresh interpreter with KERAS_BACKEND=jax (the test session uses
-TensorFlow). Checks, under Keras's jitted JAX step: the IB loss equals the
-formula on the model's features; loss state assigned in `on_epoch_begin`
-reaches the step (it is model state, not a constant baked into the trace);
-feature weakening trains and threads its seed state through the step; a
-`.keras` file round-trips.
-"""
+"""The JAX backend (how full-length runs happen on the GPU machines, which have no TensorFlow): same model, same contracts (backend_check.py in a subprocess)."""
 
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
-
-SCRIPT = textwrap.dedent(
-    """
-    import os, sys
-    assert os.environ["KERAS_BACKEND"] == "jax"
-    import time
-    import numpy as np
-    import keras
-    start = time.time()
-    assert keras.backend.backend() == "jax"
-    import keras_lt.losses as L
-    from keras_lt.models import LongTailModel, build_model
-    sys.path.insert(0, sys.argv[1])
-    from models.helpers import (COUNTS, dense_backbone, long_tailed_images, np_cross_entropy,
-                                np_ib_loss, tiny_resnet)
-
-    def to_np(v):
-        return np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float64)
-
-    def head_logits(model, h):
-        return to_np(h) @ to_np(model.head.kernel) + to_np(model.head.bias)
-
-    x, y = long_tailed_images()
-
-    # 1. IB sees the model's features, in evaluate and in the jitted train step.
-    keras.utils.set_random_seed(0)
-    flat = x.reshape(len(x), -1)
-    model = build_model(dense_backbone(flat.shape[1]), 4, input_shape=(flat.shape[1],))
-    loss = L.IBLoss(COUNTS)
-    model.compile(optimizer=keras.optimizers.SGD(0.05), loss=loss)
-    weights = to_np(loss.class_weights)
-    h = model.extract_features(flat)
-    expected = np_ib_loss(head_logits(model, h), h, y, weights).mean()
-    np.testing.assert_allclose(model.evaluate(flat, y, batch_size=len(x), verbose=0), expected,
-                               rtol=1e-4)
-    sample_weight = np.linspace(0.5, 2.0, len(x)).astype("float32")
-    expected = (np_ib_loss(head_logits(model, h), h, y, weights) * sample_weight).mean()
-    np.testing.assert_allclose(model.train_on_batch(flat, y, sample_weight=sample_weight),
-                               expected, rtol=1e-4)
-    print("ib ok", round(time.time() - start, 1))
-
-    # 2. Loss state assigned between epochs reaches the jitted step (lr 0: fixed weights).
-    model = build_model(dense_backbone(flat.shape[1]), 4, input_shape=(flat.shape[1],))
-    loss = L.IBLoss(COUNTS, start_active=False)
-    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=loss)
-    assert {id(v) for v in loss.state_variables} <= {id(v) for v in model.non_trainable_variables}
-    new_weights = np.array([4.0, 0.0, 1.0, 2.0], "float32")
-
-    class Switch(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 1:
-                loss.ib_active.assign(1.0)
-                loss.class_weights.assign(new_weights)
-
-    history = model.fit(flat, y, batch_size=len(flat), epochs=2, shuffle=False, verbose=0,
-                        callbacks=[Switch()])
-    h = model.extract_features(flat)
-    z = head_logits(model, h)
-    first, second = history.history["loss"]
-    np.testing.assert_allclose(first, np_cross_entropy(z, y).mean(), rtol=1e-4)
-    np.testing.assert_allclose(second, np_ib_loss(z, h, y, new_weights).mean(), rtol=1e-4)
-    # Between two fits too.
-    loss.class_weights.assign([1.0, 1.0, 1.0, 1.0])
-    third = model.fit(flat, y, batch_size=len(flat), epochs=1, verbose=0).history["loss"][0]
-    np.testing.assert_allclose(third, np_ib_loss(z, h, y, np.ones(4)).mean(), rtol=1e-4)
-    print("state ok", round(time.time() - start, 1))
-
-    # 3. Feature weakening trains under jit and advances its seed state.
-    keras.utils.set_random_seed(1)
-    model = build_model(tiny_resnet(), 4, input_shape=(8, 8, 3), seed=3,
-                        feature_weakening=dict(class_counts=COUNTS, alpha=2.0, scale=2.0,
-                                               after="stage1"))
-    model.compile(optimizer=keras.optimizers.SGD(0.02, momentum=0.9), loss=L.IBLoss(COUNTS),
-                  metrics=["accuracy"])
-    state_before = to_np(model.feature_weakening.seed_generator.state)
-    moving_mean = model.backbone.get_layer("stem").get_layer("stem_bn").moving_mean
-    mean_before = to_np(moving_mean)
-    history = model.fit(x, y, batch_size=15, epochs=2, verbose=0)  # 3 equal batches: one trace
-    assert np.all(np.isfinite(history.history["loss"])), history.history
-    # Non-trainable state threaded through the jitted step and synced back.
-    assert not np.array_equal(to_np(model.feature_weakening.seed_generator.state), state_before)
-    assert not np.allclose(to_np(moving_mean), mean_before)
-    print("mfw ok", round(time.time() - start, 1))
-
-    # 4. Saving and loading.
-    path = os.path.join(sys.argv[2], "jax_model.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    assert isinstance(loaded, LongTailModel)
-    np.testing.assert_allclose(to_np(loaded.predict(x, verbose=0)), to_np(model.predict(x, verbose=0)),
-                               rtol=1e-5, atol=1e-6)
-    print("OK")
-    """
-)
 
 
 def test_jax_backend_trains_the_same_model(tmp_path):
     pytest.importorskip("jax")
-    tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, tests_dir, str(tmp_path)],
+        [sys.executable, os.path.join(here, "backend_check.py"), os.path.dirname(here),
+         str(tmp_path)],
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr[-5000:]
