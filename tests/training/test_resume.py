@@ -1,0 +1,87 @@
+"""A training run killed with SIGKILL keeps its last checkpoint and resumes to
+the same model as an uninterrupted run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+EPOCHS = 12
+
+
+def train_command(output_dir, run_name, *extra):
+    return [sys.executable, "-m", "keras_lt.cli", "train", "digits", "--method", "ldam-drw",
+            "--epochs", str(EPOCHS), "--output-dir", str(output_dir), "--run-name", run_name,
+            "--no-monitor", "--quiet", *extra]
+
+
+def checkpoint_epoch(path):
+    """The next epoch recorded in a ResumableCheckpoint file, or None."""
+    try:
+        with np.load(path) as data:
+            return json.loads(data["meta"].tobytes().decode("utf-8"))["epoch"]
+    except (OSError, KeyError, ValueError, EOFError):
+        return None  # not written yet (the write is atomic: never half a file)
+
+
+def env():
+    return {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def test_resume_after_kill(tmp_path):
+    import keras
+
+    import keras_lt  # noqa: F401  (registers the classes for loading)
+    from keras_lt.data import load_digits_split
+
+    # Uninterrupted reference run, in the background while the other one is killed.
+    reference = subprocess.Popen(train_command(tmp_path, "full"), env=env(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    killed = subprocess.Popen(train_command(tmp_path, "killed"), env=env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / "killed" / "checkpoint" / "checkpoint.npz"
+    deadline = time.time() + 240
+    epoch = None
+    while time.time() < deadline and killed.poll() is None:
+        epoch = checkpoint_epoch(checkpoint)
+        if epoch is not None and epoch >= 2:
+            break
+        time.sleep(0.05)
+    assert killed.poll() is None, "the run finished before it could be killed"
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=60)
+    kept = checkpoint_epoch(checkpoint)
+    assert kept is not None and 2 <= kept < EPOCHS  # the last completed epoch survives
+    assert not (tmp_path / "killed" / "model.keras").exists()
+
+    resumed = subprocess.run(train_command(tmp_path, "killed", "--resume"), env=env(),
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    history = json.loads((tmp_path / "killed" / "history.json").read_text())
+    assert history["epochs"][0] == kept + 1 and history["epochs"][-1] == EPOCHS
+
+    assert reference.wait(timeout=300) == 0, reference.stderr.read()[-3000:]
+    x = load_digits_split()[1].x
+    a = keras.saving.load_model(tmp_path / "full" / "model.keras", compile=False)
+    b = keras.saving.load_model(tmp_path / "killed" / "model.keras", compile=False)
+    np.testing.assert_allclose(a.predict(x, verbose=0), b.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_path):
+    from keras_lt.cli import main
+
+    argv = ["train", "digits", "--epochs", "1", "--batch-size", "512", "--output-dir",
+            str(tmp_path), "--no-monitor", "--quiet"]
+    history = tmp_path / "digits-exp-erm" / "history.json"
+    assert main(argv + ["--resume"]) == 0  # no checkpoint yet: starts afresh
+    assert json.loads(history.read_text())["epochs"] == [1]
+    assert main(argv) == 0  # without --resume: afresh, overwriting the checkpoint
+    assert json.loads(history.read_text())["epochs"] == [1]
+    assert main(argv + ["--resume"]) == 0  # finished: no epoch left to train
+    assert json.loads(history.read_text())["epochs"] == []
+    assert (tmp_path / "digits-exp-erm" / "model.keras").exists()
