@@ -248,8 +248,12 @@ def tune_best_tau(tuner, hypermodel, best, data, project_dir, verbose=0):
     from keras_lt.training.methods import get_method
     from keras_lt.tuning.tau_hypermodel import tune_tau
 
+    import warnings
+
     trial = tuner.oracle.get_trial(best["trial_id"])
-    model = tuner.load_model(trial)  # the trial's last-epoch weights
+    with warnings.catch_warnings():  # the checkpoint's optimizer state is not needed here
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model = tuner.load_model(trial)  # the trial's last-epoch weights
     config = hypermodel.trial_config(best["hyperparameters"])
     logits, labels = predict_logits(model, data.val, config, get_method(config.method))
     tau, tau_tuner = tune_tau(
@@ -294,19 +298,24 @@ def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, v
     model, report, run_dir = experiment.train(config)
     tau_report = None
     if tau is not None:
+        from keras_lt.calibration import class_size_calibrated_model
         from keras_lt.evaluation import evaluation_report, format_report, write_report
         from keras_lt.training.methods import get_method
         from keras_lt.tuning.tau_hypermodel import calibrate_logits
 
-        full = experiment.load_data(config.resolve())
-        logits, labels = predict_logits(model, full.test, config.resolve(),
-                                        get_method(config.method))
+        # The retrain's own counts and test split (loaded again, in step 3).
+        resolved = config.resolve()
+        full = experiment.load_data(resolved)
+        logits, labels = predict_logits(model, full.test, resolved, get_method(resolved.method))
         tau_report = evaluation_report(
             labels, calibrate_logits(logits, full.counts, tau), full.counts,
-            class_names=full.class_names, many=config.shot_many, few=config.shot_few,
+            class_names=full.class_names, many=resolved.shot_many, few=resolved.shot_few,
         )
-        tau_report["run"] = {"post_hoc": "z_c / N_c^tau", "tau": tau}
-        write_report(tau_report, os.path.join(run_dir, TAU_DIR))
+        tau_report["run"] = {"post_hoc": "z_c / N_c^tau (keras_lt.calibration)", "tau": tau}
+        tau_dir = os.path.join(run_dir, TAU_DIR)
+        write_report(tau_report, tau_dir)
+        class_size_calibrated_model(model, full.counts, tau).save(
+            os.path.join(tau_dir, "model.keras"))
         if verbose:
             print(f"With post-hoc tau = {tau:g}:")
             print(format_report(tau_report))

@@ -201,7 +201,7 @@ def plot_trials(rows, path, x, color_by=None, title=None, direction="max", x_val
         if v not in values:
             values.append(v)
     categorical = len(values) <= 12 or any(isinstance(v, str) for v in values)
-    if categorical:
+    if categorical and values:
         position = {v: i for i, v in enumerate(values)}
         ax.set_xticks(range(len(values)))
         ax.set_xticklabels([_label(v) for v in values])

@@ -1,0 +1,51 @@
+"""`keras-lt tune`: the parser, the search-space options and the resume guard."""
+
+import json
+
+import pytest
+
+from keras_lt.tuning.cli import _assignment
+
+
+def test_tune_is_a_subcommand_of_keras_lt():
+    from keras_lt.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["tune", "digits", "--method", "cb", "--max-trials", "5", "--tuner", "grid",
+         "--values", "beta=0.9,0.99", "--fixed", "loss_type=focal", "--val-per-class", "2",
+         "--resume"])
+    assert args.command == "tune" and args.method == "cb" and args.max_trials == 5
+    assert args.tuner == "grid" and args.resume and args.val_per_class == 2
+    assert args.values == ["beta=0.9,0.99"] and args.fixed == ["loss_type=focal"]
+    assert callable(args.func)
+
+
+def test_assignments_parse_numbers_and_names():
+    assert _assignment("beta=0.9,0.99", many=True) == ("beta", [0.9, 0.99])
+    assert _assignment("drw_epoch=3", many=False) == ("drw_epoch", 3)
+    assert _assignment("loss_type=focal", many=False) == ("loss_type", "focal")
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        _assignment("beta", many=False)
+
+
+def test_dry_run_prints_the_space(capsys):
+    from keras_lt.cli import main
+
+    code = main(["tune", "digits", "--method", "cdt", "--epochs", "2", "--dry-run",
+                 "--values", "gamma=0,0.2"])
+    assert code == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["hypermodel"] == "CDTHyperModel" and plan["space"] == {"gamma": [0.0, 0.2]}
+    assert plan["val_per_class"] == 3 and plan["role"] == "standalone"
+
+
+def test_an_existing_search_needs_resume_or_overwrite(tmp_path, capsys):
+    from keras_lt.cli import main
+
+    project = tmp_path / "digits-exp-cdt"
+    project.mkdir()
+    (project / "oracle.json").write_text("{}")
+    code = main(["tune", "digits", "--method", "cdt", "--directory", str(tmp_path),
+                 "--quiet"])
+    assert code == 2
+    assert "--resume" in capsys.readouterr().err

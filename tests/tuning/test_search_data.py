@@ -1,0 +1,51 @@
+"""The search's data: the retrain's training split, from the training files only."""
+
+import os
+
+import numpy as np
+import pytest
+
+from keras_lt.tuning.search_data import default_val_per_class, load_search_data
+
+from .helpers import digits_config
+
+
+def test_search_data_is_the_retrain_training_split_minus_a_balanced_val(digits_search_data):
+    from keras_lt.training import experiment
+
+    full = experiment.load_data(digits_config().resolve())
+    data = digits_search_data
+    assert not hasattr(data, "test")
+    assert data.info["val_per_class"] == 3
+    assert np.bincount(data.val.y, minlength=10).tolist() == [3] * 10
+    np.testing.assert_array_equal(data.counts + data.val.counts(), full.counts)
+    np.testing.assert_array_equal(data.full_counts, full.counts)
+    # The same images: train + val is the retrain's training split, as a multiset.
+    ours = np.concatenate([data.train.x, data.val.x]).reshape(len(full.train), -1)
+    theirs = full.train.x.reshape(len(full.train), -1)
+    assert sorted(map(bytes, ours)) == sorted(map(bytes, theirs))
+
+
+def test_k_defaults_to_the_papers_values():
+    assert default_val_per_class("cifar10") == 3
+    assert default_val_per_class("inaturalist2018") == 10
+
+
+def test_an_image_folder_without_test_split_is_enough(tmp_path):
+    # Nothing under test/ is needed (or looked at) by the search's loader.
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c, n in enumerate([6, 6, 6]):
+        folder = tmp_path / "train" / f"class{c}"
+        os.makedirs(folder)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), "RGB").save(
+                folder / f"{i}.png")
+    config = digits_config(dataset="cifar10", data_dir=str(tmp_path), ratio=2)
+    data = load_search_data(config, val_per_class=2)
+    assert data.num_classes == 3
+    assert np.bincount(data.val.y).tolist() == [2, 2, 2]
+    assert (data.counts + 2).tolist() == [6, 4, 3]  # exp profile: int(6 * 0.5 ** (i / 2))
+    with pytest.raises(ValueError, match="positive integer"):
+        load_search_data(config, val_per_class=0)
