@@ -29,11 +29,17 @@ What we follow, detail by detail (paper sec. 3.2, 5.2):
   N = mu, s = 0.25 for every class.
 * One Beta draw per sample, one permutation per batch (a permutation may
   leave a sample in place: that sample is then not mixed).
+* Beta(alpha, alpha) is sampled from normal and uniform draws
+  (`sample_beta`, Marsaglia-Tsang gammas) rather than `keras.random.beta`,
+  whose TensorFlow kernel XLA cannot compile (TensorFlow on GPU compiles
+  the step with XLA by default; TPUs always do).
 
 For CIFAR-10-LT rho = 100 (5000 ... 50) and beta = 2 this gives s from 0.41
 (5000 images) down to 0.23 (50 images); in the step setting with beta = 0.01
 s is 0.5 for the major and ~0 for the minor half.
 """
+
+import math
 
 import numpy as np
 
@@ -42,6 +48,56 @@ from keras import ops
 
 from keras_lt.api_export import keras_lt_export
 from keras_lt.losses.class_weights import validate_class_counts
+
+
+def _log_gamma(shape, concentration, seed, rounds=8):
+    """log of Gamma(concentration, 1) samples, from normal and uniform draws only.
+
+    Marsaglia and Tsang (2000): for k >= 1, with d = k - 1/3 and c = 1/sqrt(9d),
+    draw x ~ N(0, 1), u ~ U(0, 1), v = (1 + c x)^3 and accept d v when v > 0
+    and log u < x^2 / 2 + d - d v + d log v (acceptance >= 95%). `rounds`
+    proposals are drawn at once and the first accepted is kept (all rejected:
+    probability < 0.05^8 ~ 4e-11; d, the mode, is used). For k < 1,
+    Gamma(k) = Gamma(k + 1) * U^(1/k), taken in log space.
+
+    Keras's own `keras.random.beta`/`gamma` use TensorFlow's
+    StatelessRandomGamma, which XLA cannot compile (TF with jit_compile,
+    TPUs); normal, uniform and arithmetic compile everywhere.
+    """
+    k = float(concentration)
+    boost = k < 1.0
+    d = (k + 1.0 if boost else k) - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    draws = (rounds,) + tuple(shape)
+    x = keras.random.normal(draws, dtype="float32", seed=seed)
+    u = keras.random.uniform(draws, minval=1e-12, maxval=1.0, dtype="float32", seed=seed)
+    v = (1.0 + c * x) ** 3
+    safe_v = ops.maximum(v, 1e-30)
+    accepted = ops.logical_and(
+        v > 0.0, ops.log(u) < 0.5 * x * x + d - d * safe_v + d * ops.log(safe_v)
+    )
+    first = ops.argmax(ops.cast(accepted, "int32"), axis=0)  # first accepted round
+    log_value = ops.log(d * safe_v)
+    log_value = ops.squeeze(
+        ops.take_along_axis(log_value, ops.expand_dims(first, 0), axis=0), axis=0
+    )
+    any_accepted = ops.any(accepted, axis=0)
+    log_value = ops.where(any_accepted, log_value, math.log(d))
+    if boost:
+        w = keras.random.uniform(tuple(shape), minval=1e-12, maxval=1.0, dtype="float32",
+                                 seed=seed)
+        log_value = log_value + ops.log(w) / k
+    return log_value
+
+
+def sample_beta(shape, alpha, beta, seed):
+    """Beta(alpha, beta) samples as X / (X + Y), X ~ Gamma(alpha), Y ~ Gamma(beta).
+
+    Computed as sigmoid(log X - log Y), finite even when both gammas are tiny
+    (small alpha). Uses only normal / uniform draws, so it compiles under XLA
+    on every backend (see `_log_gamma`).
+    """
+    return ops.sigmoid(_log_gamma(shape, alpha, seed) - _log_gamma(shape, beta, seed))
 
 
 def mfw_class_weights(class_counts, scale=2.0):
@@ -143,13 +199,12 @@ class MajorFeatureWeakening(keras.layers.Layer):
     def sample_mixing(self, labels, batch_size):
         """Draws `(lam, perm)` for a batch: lam `[B]` float32, perm `[B]` int32."""
         labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-        perm = keras.random.shuffle(
-            ops.arange(batch_size, dtype="int32"), seed=self.seed_generator
+        # A uniformly random permutation: the order of i.i.d. uniform keys.
+        perm = ops.cast(
+            ops.argsort(keras.random.uniform((batch_size,), seed=self.seed_generator)),
+            "int32",
         )
-        draws = keras.random.beta(
-            (batch_size,), self.alpha, self.alpha, dtype="float32",
-            seed=self.seed_generator,
-        )
+        draws = sample_beta((batch_size,), self.alpha, self.alpha, self.seed_generator)
         weights = ops.convert_to_tensor(self.class_weights, dtype="float32")
         return ops.take(weights, labels, axis=0) * draws, perm
 

@@ -7,6 +7,7 @@ from scipy import stats
 import keras
 
 from keras_lt.models import LongTailModel, MajorFeatureWeakening, mfw_class_weights
+from keras_lt.models.feature_weakening import _log_gamma, sample_beta
 
 
 def paper_weights(counts, scale):
@@ -41,6 +42,37 @@ def test_weight_function_is_eq_12(scale):
     weights = mfw_class_weights([5000] * 5 + [50] * 5, 0.01)
     np.testing.assert_allclose(weights, [0.5] * 5 + [0.0] * 5, atol=1e-6)  # step: 0.5 / ~0
     np.testing.assert_allclose(mfw_class_weights([7, 7, 7], scale), 0.25)  # the 0/0 limit
+
+
+@pytest.mark.parametrize("k", [0.2, 0.7, 1.0, 2.0, 5.0])
+def test_gamma_sampler_matches_the_gamma_law(k):
+    draws = np.exp(keras.ops.convert_to_numpy(
+        _log_gamma((20000,), k, keras.random.SeedGenerator(0))
+    ).astype(np.float64))
+    assert stats.kstest(draws, stats.gamma(k).cdf).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("a, b", [(1.0, 1.0), (2.0, 2.0), (5.0, 0.7)])
+def test_beta_sampler_matches_the_beta_law(a, b):
+    draws = keras.ops.convert_to_numpy(
+        sample_beta((20000,), a, b, keras.random.SeedGenerator(0))
+    ).astype(np.float64)
+    assert stats.kstest(draws, stats.beta(a, b).cdf).pvalue > 1e-3
+    # Small alpha: mass piles up at 0 and 1 (where float32 rounds), still finite.
+    small = keras.ops.convert_to_numpy(sample_beta((20000,), 0.05, 0.05, keras.random.SeedGenerator(1)))
+    assert np.all(np.isfinite(small)) and np.all((small >= 0) & (small <= 1))
+
+
+def test_weakening_compiles_with_xla():
+    """TensorFlow compiles the step with XLA on GPUs and TPUs: the sampling must compile."""
+    import tensorflow as tf
+
+    layer = MajorFeatureWeakening([30, 10, 3], alpha=2.0, seed=0)
+    x = np.random.default_rng(0).normal(size=(8, 4, 4, 2)).astype("float32")
+    y = np.array([0, 0, 0, 1, 1, 2, 0, 1], "int32")
+    mixed = tf.function(lambda x, y: layer(x, labels=y, training=True), jit_compile=True)(x, y)
+    assert mixed.shape == x.shape and np.all(np.isfinite(mixed.numpy()))
+    assert not np.allclose(mixed.numpy(), x)
 
 
 def test_lambda_law_per_class():
