@@ -284,7 +284,9 @@ class TrainConfig:
         c.milestones = [int(m) for m in c.milestones]
         c.lr_factors = [float(f) for f in c.lr_factors]
         if c.backend is None:
-            c.backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+            import keras
+
+            c.backend = keras.config.backend()
         get_method(c.method).resolve_hyperparameters(c, d)
         if c.run_name is None:
             c.run_name = f"{c.dataset}-{c.imbalance}-{c.method}"

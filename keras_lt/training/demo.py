@@ -83,7 +83,7 @@ def run_demo(methods=DEMO_METHODS, epochs=None, ratio=None, seed=0, output_dir="
     os.makedirs(output_dir, exist_ok=True)
     with open(os.path.join(output_dir, SUMMARY_FILE), "w") as f:
         json.dump(summary, f, indent=2)
-    print("\nLong-tailed digits (scikit-learn, ratio "
-          f"{rows and last['run']['ratio']:g}), balanced test accuracy:\n{table}")
+    print(f"\nLong-tailed digits (scikit-learn, ratio {last['run']['ratio']:g}), "
+          f"balanced test accuracy:\n{table}")
     print(f"Reports and models under {output_dir}/ ({summary['seconds']:.0f} s).")
     return summary

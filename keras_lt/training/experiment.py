@@ -329,7 +329,7 @@ def train(config):
         _log(config, f"Starting afresh; the checkpoint in {checkpoint.directory} will be "
                      "overwritten (use --resume to continue it).")
     train_data, test_data = input_pipelines(config, method, data, initial_epoch)
-    dist.prepare(model, _sample_batch(train_data))
+    dist.prepare(model, lambda: _sample_batch(train_data))
 
     callbacks = method.build_callbacks(config, counts, verbose=config.verbose)
     callbacks.append(checkpoint)

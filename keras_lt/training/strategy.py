@@ -54,8 +54,9 @@ class Distribution:
         1. `fit` builds the optimizer and metric state from a first batch that
            it averages across replicas with `strategy.reduce`, which cannot
            reduce an (x, y) tuple under this strategy. Here the state is built
-           from a local `sample_batch` inside the strategy's scope, and the
-           model's own symbolic build, which would only repeat it, is skipped.
+           from a local batch (`sample_batch()`, called only here) inside the
+           strategy's scope, and the model's own symbolic build, which would
+           only repeat it, is skipped.
         2. Each step's logs are averaged with `strategy.reduce("MEAN", v,
            axis=0)`, which fails on the scalar logs. The steps here return
            each log as a vector of one element, which that reduction turns
@@ -66,7 +67,7 @@ class Distribution:
         import keras
 
         with self.scope():
-            model._symbolic_build(data_batch=sample_batch)
+            model._symbolic_build(data_batch=sample_batch())
         model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
 
         def as_vectors(step):
