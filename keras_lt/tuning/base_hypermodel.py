@@ -43,6 +43,7 @@ import numpy as np
 from keras_lt.tuning.dependency import import_keras_tuner
 
 kt = import_keras_tuner()
+import keras  # noqa: E402  (after KerasTuner's own clear import error)
 
 OBJECTIVE = "val_balanced_accuracy"
 FEW_SHOT = "val_few_shot_accuracy"
@@ -116,45 +117,47 @@ def epochs_at(fractions, epochs):
 # ------------------------------------------------------------- the record
 
 
-class TrialRecord:
-    """Factory of the per-trial callback that replaces KerasTuner's checkpoint.
+class TrialRecord(keras.callbacks.Callback):
+    """Saves a trial's last-epoch weights where KerasTuner keeps its checkpoint.
 
     KerasTuner appends `SaveBestEpoch` to every trial's callbacks: it keeps
     the weights of the epoch with the best objective. The search reports the
-    last epoch (as the retrain is judged), so the trial saves the last
-    epoch's weights at the same path instead (`tuner.load_model(trial)` then
-    loads them) and writes `trial_info.json` next to them: which tuner ran the
-    trial (KERASTUNER_TUNER_ID), on which host and process, when, how long.
+    last epoch (as the retrain is judged), so `fit` puts this callback in its
+    place: it saves the last epoch's weights at the same path
+    (`tuner.load_model(trial)` then loads them) and writes `trial_info.json`
+    next to them: which tuner ran the trial (KERASTUNER_TUNER_ID), on how
+    many replicas (the trial's `tf.distribute` strategy), on which host and
+    process, when, how long.
     """
 
-    @staticmethod
-    def callback(filepath, extra=None):
-        import keras
+    def __init__(self, filepath, extra=None):
+        super().__init__()
+        self.filepath = filepath
+        self.extra = dict(extra or {})
+        self.started = None
 
-        class _TrialRecord(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.started = time.time()
+    def on_train_begin(self, logs=None):
+        self.started = time.time()
 
-            def on_train_end(self, logs=None):
-                ended = time.time()
-                if filepath:
-                    self.model.save_weights(filepath)
-                    info = {
-                        "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "tuner0"),
-                        "host": socket.gethostname(),
-                        "pid": os.getpid(),
-                        "started": self.started,
-                        "ended": ended,
-                        "seconds": round(ended - self.started, 3),
-                    }
-                    info.update(extra or {})
-                    path = os.path.join(os.path.dirname(filepath), TRIAL_INFO_FILE)
-                    tmp = f"{path}.tmp-{os.getpid()}"
-                    with open(tmp, "w") as f:
-                        json.dump(info, f, indent=2, sort_keys=True)
-                    os.replace(tmp, path)
-
-        return _TrialRecord()
+    def on_train_end(self, logs=None):
+        ended = time.time()
+        self.model.save_weights(self.filepath)
+        strategy = getattr(self.model, "distribute_strategy", None)
+        info = {
+            "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "tuner0"),
+            "replicas": int(getattr(strategy, "num_replicas_in_sync", 1)),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": self.started,
+            "ended": ended,
+            "seconds": round(ended - (self.started or ended), 3),
+        }
+        info.update(self.extra)
+        path = os.path.join(os.path.dirname(self.filepath), TRIAL_INFO_FILE)
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump(info, f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
 
 
 def _is_keras_tuner_checkpoint(callback):
@@ -392,7 +395,8 @@ class LongTailHyperModel(kt.HyperModel):
         if isinstance(validation_data, tuple):
             validation_data = LabeledArrays(*validation_data[:2])
         splits = (LabeledArrays, LabeledFiles)
-        if isinstance(x, splits) and (validation_data is None or isinstance(validation_data, splits)):
+        if isinstance(x, splits) and (validation_data is None
+                                      or isinstance(validation_data, splits)):
             if validation_data is None:
                 raise ValueError(
                     "The search needs `validation_data`: the balanced split held out from "
@@ -432,7 +436,7 @@ class LongTailHyperModel(kt.HyperModel):
         callbacks = []
         for callback in kwargs.pop("callbacks", None) or []:
             if _is_keras_tuner_checkpoint(callback):
-                callback = TrialRecord.callback(callback.filepath, {"values": values})
+                callback = TrialRecord(callback.filepath, {"values": values})
             callbacks.append(callback)
         train, val, steps = self._datasets(config, method, x, y, validation_data)
         started = time.time()

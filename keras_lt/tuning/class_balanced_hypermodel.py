@@ -32,8 +32,9 @@ class ClassBalancedHyperModel(LongTailHyperModel):
 
     def __init__(self, data, config=None, method=None, search_space=None, **kwargs):
         # A specific cb-* method pins the loss type.
-        if method is not None and method in self.methods and "loss_type" not in (search_space or {}):
-            search_space = dict(search_space or {}, loss_type=[method[len("cb-"):]])
+        search_space = dict(search_space or {})
+        if method in self.methods and "loss_type" not in search_space:
+            search_space["loss_type"] = [method[len("cb-"):]]
         super().__init__(data, config, method=method, search_space=search_space, **kwargs)
 
     def default_space(self):

@@ -22,9 +22,10 @@ After the last trial:
 
 Example (one machine, a chief and two workers):
 
-    KERASTUNER_TUNER_ID=chief  KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000 keras-lt tune ...
-    KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000 keras-lt tune ...
-    KERASTUNER_TUNER_ID=tuner1 KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000 keras-lt tune ...
+    export KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000
+    KERASTUNER_TUNER_ID=chief  keras-lt tune digits --method cdt --max-trials 8 &
+    KERASTUNER_TUNER_ID=tuner0 keras-lt tune digits --method cdt --max-trials 8 &
+    KERASTUNER_TUNER_ID=tuner1 keras-lt tune digits --method cdt --max-trials 8 &
 """
 
 import json

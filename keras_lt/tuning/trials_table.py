@@ -6,7 +6,7 @@ and `trial_info.json`, written by the trial), so every process of a
 distributed search, and a resumed one, sees the same table:
 
     trial_id  status  <hyper-parameters...>  val_balanced_accuracy
-    val_few_shot_accuracy  seconds  tuner_id  message
+    val_few_shot_accuracy  seconds  tuner_id  replicas  best  message
 
 `best_trial(rows)` is the completed trial with the highest objective, ties
 going to the earliest trial (the smallest id): the same rule on every
@@ -80,6 +80,7 @@ def read_trials(project_dir):
             FEW_SHOT: _last_value(metrics, FEW_SHOT),
             "seconds": seconds if seconds is not None else info.get("seconds"),
             "tuner_id": info.get("tuner_id"),
+            "replicas": info.get("replicas"),
             "message": message.strip().splitlines()[-1] if message.strip() else "",
         })
     return sorted(rows, key=lambda r: _trial_key(r["trial_id"]))
@@ -110,7 +111,7 @@ def hyperparameter_names(rows, order=None):
 
 def table_columns(rows, order=None):
     return (["trial_id", "status"] + hyperparameter_names(rows, order)
-            + list(METRIC_COLUMNS) + ["tuner_id", "best", "message"])
+            + list(METRIC_COLUMNS) + ["tuner_id", "replicas", "best", "message"])
 
 
 def _flat(rows, order=None, best_id=None):
@@ -123,6 +124,7 @@ def _flat(rows, order=None, best_id=None):
         for name in METRIC_COLUMNS:
             flat[name] = row.get(name)
         flat["tuner_id"] = row.get("tuner_id")
+        flat["replicas"] = row.get("replicas")
         flat["best"] = row["trial_id"] == best_id
         flat["message"] = row.get("message", "")
         out.append(flat)

@@ -31,7 +31,7 @@ def write_trial(project_dir, trial_id, status, values, score=None, few=None, sec
                    "hyperparameters": {"space": [], "values": values},
                    "metrics": {"metrics": metrics}, "message": message}, f)
     with open(os.path.join(folder, "trial_info.json"), "w") as f:
-        json.dump({"tuner_id": tuner_id, "seconds": seconds}, f)
+        json.dump({"tuner_id": tuner_id, "seconds": seconds, "replicas": 1}, f)
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_csv_and_json_hold_every_trial(project, tmp_path):
         header = next(csv.reader(f))
     assert header == ["trial_id", "status", "loss_type", "beta", "gamma",
                       "val_balanced_accuracy", "val_few_shot_accuracy", "seconds", "tuner_id",
-                      "best", "message"]
+                      "replicas", "best", "message"]
     assert [r["trial_id"] for r in table] == ["0", "1", "2", "3", "10"]
     assert [r["best"] for r in table] == ["False", "True", "False", "False", "False"]
     assert table[0]["gamma"] == "" and table[1]["gamma"] == "2.0"
