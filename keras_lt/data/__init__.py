@@ -5,6 +5,7 @@
     ArrayDataset(train, batch_size=128, balanced=False, seed=0)    any backend
       + cifar_augmentation() in the model (on the device)
     make_tf_dataset(train, augment="cifar", balanced=False, seed=0)  tf.data
+    FileDataset(files, augment="inaturalist")    image files, any backend
 
 Nothing here imports TensorFlow at import time: the in-memory path runs on
 JAX or PyTorch without it (`make_tf_dataset` and `load_tfds*` import it when
@@ -20,6 +21,7 @@ from keras_lt.data.augmentation import (
     tiny_imagenet_augmentation,
 )
 from keras_lt.data.digits import load_digits_split
+from keras_lt.data.file_dataset import FileDataset
 from keras_lt.data.image_folder import list_image_folder, load_image_folder
 from keras_lt.data.imbalance import (
     imbalanced_counts,
@@ -39,6 +41,7 @@ __all__ = [
     "ArrayDataset",
     "DATASETS",
     "DatasetUnavailableError",
+    "FileDataset",
     "LabeledArrays",
     "LabeledFiles",
     "LongTailedData",

@@ -150,11 +150,18 @@ class ArrayDataset(keras.utils.PyDataset):
     def __len__(self):
         return self.num_batches
 
-    def __getitem__(self, index):
+    def batch_indices(self, index):
+        """`(indices, positions)`: the samples of batch `index` of the current
+        epoch and their positions in the epoch (for per-sample seeds)."""
         if not 0 <= index < self.num_batches:
             raise IndexError(f"Batch {index} out of range [0, {self.num_batches}).")
-        idx = self.order()[index * self.batch_size : (index + 1) * self.batch_size]
+        start = index * self.batch_size
+        idx = self.order()[start : start + self.batch_size]
         self._served += 1
+        return idx, np.arange(start, start + len(idx))
+
+    def __getitem__(self, index):
+        idx, _ = self.batch_indices(index)
         x = self.x[idx]
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)

@@ -25,13 +25,16 @@ SCRIPT = textwrap.dedent(
     sys.meta_path.insert(0, NoTensorFlow())
     import numpy as np
     import keras
-    from keras_lt.data import (ArrayDataset, cifar_augmentation, epoch_order,
-                               load_image_folder, load_long_tailed)
+    from keras_lt.data import (ArrayDataset, FileDataset, cifar_augmentation, epoch_order,
+                               list_image_folder, load_image_folder, load_long_tailed)
     assert keras.backend.backend() == "jax", keras.backend.backend()
 
     data = load_long_tailed("digits", ratio=10, seed=0)
     folder = load_image_folder(sys.argv[1])
     assert folder.x.shape == (15, 8, 8, 3)
+    files = FileDataset(list_image_folder(sys.argv[1]), batch_size=4, image_size=(8, 8),
+                        balanced=True)
+    assert files[0][0].shape == (4, 8, 8, 3)
 
     class Recording(ArrayDataset):
         log = []
