@@ -81,23 +81,25 @@ def epochs_seen(ds, num_batches):
             if len(b) == num_batches}
 
 
-def test_fit_sees_epoch_orders_and_resumes_identically():
+@pytest.mark.parametrize("steps_per_epoch", [None, "len"])
+def test_fit_sees_epoch_orders_and_resumes_identically(steps_per_epoch):
     x = np.random.RandomState(0).rand(40, 3).astype("float32")
     y = np.random.RandomState(1).randint(0, 4, 40)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
     full = Recording(x, y, batch_size=16, seed=5)
-    model.fit(full, epochs=3, verbose=0, shuffle=False)
+    steps = None if steps_per_epoch is None else len(full)
+    model.fit(full, epochs=3, steps_per_epoch=steps, verbose=0, shuffle=False)
     seen = epochs_seen(full, 3)
     assert sorted(seen) == [0, 1, 2]
     for e in range(3):
         np.testing.assert_array_equal(seen[e], y[epoch_order(y, e, seed=5)])
     assert full.epoch == 2
 
-    resumed = Recording(x, y, batch_size=16, seed=5)
-    resumed.set_epoch(1)
-    model.fit(resumed, epochs=3, initial_epoch=1, verbose=0, shuffle=False)
+    resumed = Recording(x, y, batch_size=16, seed=5, epoch=1)
+    model.fit(resumed, epochs=3, initial_epoch=1, steps_per_epoch=steps, verbose=0,
+              shuffle=False)
     again = epochs_seen(resumed, 3)
     assert sorted(again) == [1, 2]
     for e in (1, 2):

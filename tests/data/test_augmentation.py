@@ -86,3 +86,14 @@ def test_config_round_trip_and_validation():
         RandomPadCrop(pad=-1)
     with pytest.raises(ValueError, match="larger"):
         RandomPadCrop(pad=0, size=(9, 9))(images(1), training=True)
+
+
+def test_saved_model_with_augmentation_loads_without_custom_objects(tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.Dense(2)(keras.layers.Flatten()(cifar_augmentation(pad=2, seed=0)(inputs)))
+    model = keras.Model(inputs, outputs)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    x = images(3)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
