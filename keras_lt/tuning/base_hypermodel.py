@@ -431,7 +431,8 @@ class LongTailHyperModel(kt.HyperModel):
                 f"epochs={epochs} given to the search, but the HyperModel's schedule is for "
                 f"{config.epochs} epochs: set the epochs in the HyperModel's config."
             )
-        verbose = kwargs.pop("verbose", 0)
+        # One line per epoch (no progress bar) when the search is verbose.
+        verbose = 2 if kwargs.pop("verbose", 0) else 0
         kwargs.pop("shuffle", None)
         callbacks = []
         for callback in kwargs.pop("callbacks", None) or []:

@@ -267,7 +267,7 @@ def tune_best_tau(tuner, hypermodel, best, data, project_dir, verbose=0):
                                  "on_trial": best["trial_id"]})
     plot_trials(rows, os.path.join(tau_tuner.project_dir, PLOT_FILE), x="tau",
                 x_values=tau_tuner.hypermodel.taus,
-                title=f"post-hoc N_c^tau on trial {best['trial_id']}")
+                title=rf"post-hoc $z_c\,/\,N_c^{{\tau}}$ on trial {best['trial_id']}")
     _log(verbose, f"Post-hoc tau: {tau:g} (validation balanced accuracy "
                   f"{100 * best_trial(rows)['score']:.2f}%).")
     return tau, tau_tuner.project_dir
@@ -291,7 +291,8 @@ def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, v
     config = dataclasses.replace(
         config,
         output_dir=output_dir or config.output_dir,
-        run_name=run_name or f"{config.dataset}-{config.imbalance}-{config.method}-tuned",
+        run_name=(run_name or hypermodel.template.run_name
+                  or f"{config.dataset}-{config.imbalance}-{config.method}-tuned"),
         resume=False,
         verbose=verbose,
     )
@@ -364,7 +365,8 @@ def run_search(
         strategy: devices of each trial: None / "none" or "mirrored"
             (default: `config.strategy`).
         output_dir, run_name: where the retrained run is saved (default
-            `config.output_dir` / `<dataset>-<imbalance>-<method>-tuned`).
+            `config.output_dir` / `config.run_name`, or
+            `<dataset>-<imbalance>-<method>-tuned`).
         wait_timeout: seconds a worker waits for the chief's end of search.
         verbose: 0 silent, 1 progress.
 
@@ -440,7 +442,8 @@ def run_search(
         shutil.copy2(path, run_dir)
     summary = {
         "protocol": "CDT supplement B.6: tuned on a balanced split held out from the "
-                    "training set, retrained on the whole training set, tested once",
+                    "training set, retrained on the whole training set, tested at its "
+                    "last epoch (nothing selected on the test split)",
         "search": settings,
         "project_dir": os.path.abspath(project_dir),
         "num_trials": len(rows),
