@@ -85,6 +85,26 @@ def _decode(tf, contents):
     return image
 
 
+def _random_box(tf, shape, seed, area, aspect):
+    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        shape,
+        bounding_boxes=tf.constant([0.0, 0.0, 1.0, 1.0], shape=[1, 1, 4]),
+        seed=seed,
+        min_object_covered=0.0,
+        aspect_ratio_range=aspect,
+        area_range=area,
+        max_attempts=10,
+        use_image_if_no_bounding_boxes=True,
+    )
+    return begin, size
+
+
+def _resize_and_flip(tf, image, image_size, seed):
+    image = tf.image.resize(image, image_size, method="bilinear")
+    flip_seed = tf.random.experimental.stateless_fold_in(seed, 1)
+    return tf.image.stateless_random_flip_left_right(image, flip_seed)
+
+
 def random_resized_crop(contents, image_size, seed, area=(0.08, 1.0), aspect=(3 / 4, 4 / 3)):
     """Decodes an encoded image, crops a random box, resizes, flips (training).
 
@@ -94,40 +114,39 @@ def random_resized_crop(contents, image_size, seed, area=(0.08, 1.0), aspect=(3 
     """
     import tensorflow as tf
 
-    def box(shape):
-        begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
-            shape,
-            bounding_boxes=tf.constant([0.0, 0.0, 1.0, 1.0], shape=[1, 1, 4]),
-            seed=seed,
-            min_object_covered=0.0,
-            aspect_ratio_range=aspect,
-            area_range=area,
-            max_attempts=10,
-            use_image_if_no_bounding_boxes=True,
-        )
-        return begin, size
-
     def jpeg():
-        begin, size = box(tf.image.extract_jpeg_shape(contents))
+        begin, size = _random_box(tf, tf.image.extract_jpeg_shape(contents), seed, area, aspect)
         window = tf.stack([begin[0], begin[1], size[0], size[1]])
         return tf.image.decode_and_crop_jpeg(contents, window, channels=3)
 
     def other():
         image = _decode(tf, contents)
-        begin, size = box(tf.shape(image))
+        begin, size = _random_box(tf, tf.shape(image), seed, area, aspect)
         return tf.slice(image, begin, size)
 
     image = tf.cond(tf.io.is_jpeg(contents), jpeg, other)
-    image = tf.image.resize(image, image_size, method="bilinear")
-    flip_seed = tf.random.experimental.stateless_fold_in(seed, 1)
-    return tf.image.stateless_random_flip_left_right(image, flip_seed)
+    return _resize_and_flip(tf, image, image_size, seed)
+
+
+def random_resized_crop_image(image, image_size, seed, area=(0.08, 1.0), aspect=(3 / 4, 4 / 3)):
+    """`random_resized_crop` of a decoded image `[H, W, 3]`."""
+    import tensorflow as tf
+
+    begin, size = _random_box(tf, tf.shape(image), seed, area, aspect)
+    return _resize_and_flip(tf, tf.slice(image, begin, size), image_size, seed)
 
 
 def resize_center_crop(contents, image_size, fraction=CENTER_CROP_FRACTION):
     """Evaluation transform: shorter side to size / fraction, centre crop `image_size`."""
     import tensorflow as tf
 
-    image = _decode(tf, contents)
+    return center_crop_image(_decode(tf, contents), image_size, fraction)
+
+
+def center_crop_image(image, image_size, fraction=CENTER_CROP_FRACTION):
+    """`resize_center_crop` of a decoded image `[H, W, 3]`."""
+    import tensorflow as tf
+
     shape = tf.cast(tf.shape(image)[:2], tf.float32)
     target = tf.cast(max(image_size) / fraction, tf.float32)
     scale = target / tf.reduce_min(shape)
@@ -144,6 +163,37 @@ def _read_fixed(tf, contents, image_size):
     if image_size is not None:
         image = tf.image.resize(image, image_size, method="bilinear")
     return image
+
+
+def _from_stream(tf, ds, batch_size, training, augment, shuffle, seed, image_size,
+                 drop_remainder, dtype, parallel, shuffle_buffer):
+    """An unbatched `tf.data.Dataset` of (image, label), e.g. tfds i_naturalist2018."""
+    seed_t = tf.constant(int(seed), tf.int64)
+    if training:
+        if shuffle:
+            ds = ds.shuffle(shuffle_buffer, seed=int(seed), reshuffle_each_iteration=True)
+        ds = ds.repeat()
+
+    def prepare(k, element):
+        image, label = element
+        if augment == "inaturalist":
+            if training:
+                image = random_resized_crop_image(image, image_size, _seed_pair(tf, seed_t, 0, k))
+            else:
+                image = center_crop_image(image, image_size)
+        elif image_size is not None:
+            image = tf.image.resize(image, image_size, method="bilinear")
+        return tf.cast(image, dtype), tf.cast(label, tf.int32)
+
+    ds = ds.enumerate().map(prepare, num_parallel_calls=parallel)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    pad = AUGMENTATIONS[augment] if training else None
+    if pad is not None:
+        ds = ds.enumerate().map(
+            lambda k, b: (pad_crop_flip_batch(b[0], pad, _seed_pair(tf, seed_t, 1, k)), b[1]),
+            num_parallel_calls=parallel,
+        )
+    return ds
 
 
 def _as_source(data, y):
@@ -171,11 +221,16 @@ def make_tf_dataset(
     dtype="float32",
     num_parallel_calls=None,
     prefetch=True,
+    shuffle_buffer=10_000,
 ):
     """Builds a batched `tf.data.Dataset` of `(images, labels)`.
 
     Args:
-        data: `LabeledArrays`, `LabeledFiles` (read lazily), or an array `x`.
+        data: `LabeledArrays`, `LabeledFiles` (read lazily), an array `x`, or
+            an unbatched `tf.data.Dataset` of `(image, label)` such as
+            `load_tfds_dataset("i_naturalist2018")` gives (shuffled with a
+            buffer, repeated; no class-balanced sampling, and a resumed
+            run does not see the same order).
         y: labels when `data` is an array.
         batch_size: samples per batch.
         training: True: endless, epoch after epoch, in the seeded (shuffled
@@ -193,6 +248,7 @@ def make_tf_dataset(
         dtype: output image dtype (values in [0, 255]).
         num_parallel_calls: parallel decoding (default `tf.data.AUTOTUNE`).
         prefetch: prefetch batches (`tf.data.AUTOTUNE`).
+        shuffle_buffer: shuffle buffer for a `tf.data.Dataset` input.
 
     Returns:
         A `tf.data.Dataset` of `(images [B, H, W, C], labels int32 [B])`.
@@ -205,6 +261,21 @@ def make_tf_dataset(
         raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
     if balanced and not training:
         raise ValueError("`balanced=True` is for training datasets only.")
+    autotune = tf.data.AUTOTUNE
+    parallel = autotune if num_parallel_calls is None else num_parallel_calls
+    if isinstance(data, tf.data.Dataset):
+        if balanced:
+            raise ValueError(
+                "Class-balanced sampling needs the labels up front: pass a LabeledArrays "
+                "or LabeledFiles (e.g. list_inaturalist2018), not a tf.data stream."
+            )
+        if augment == "inaturalist":
+            image_size = tuple(int(s) for s in (image_size or (224, 224)))
+        elif image_size is not None:
+            image_size = tuple(int(s) for s in image_size)
+        ds = _from_stream(tf, data, batch_size, training, augment, shuffle, seed, image_size,
+                          drop_remainder, dtype, parallel, shuffle_buffer)
+        return ds.prefetch(autotune) if prefetch else ds
     source = _as_source(data, y)
     labels = check_labels(source.y)
     n = len(labels)
@@ -212,8 +283,6 @@ def make_tf_dataset(
         raise ValueError("The data set is empty.")
     if drop_remainder and n < batch_size:
         raise ValueError(f"drop_remainder=True with {n} samples < batch_size={batch_size}.")
-    autotune = tf.data.AUTOTUNE
-    parallel = autotune if num_parallel_calls is None else num_parallel_calls
     files = isinstance(source, LabeledFiles)
     if augment == "inaturalist":
         if not files:

@@ -7,6 +7,10 @@ papers' datasets: `cifar10`, `cifar100`, `i_naturalist2017`,
 `i_naturalist2018` (8,142 classes; splits train 437,513 / validation
 24,426 / test unlabelled; features image, label, id, supercategory;
 ~170 GB download from the competition bucket) and `i_naturalist2021`.
+Its `i_naturalist2018` labels are indices into the species names of the
+package's `inaturalist2018_labels.txt` (8,142 names, not sorted; taken from
+the release's categories.json), which should match the `category_id` of
+`list_inaturalist2018` -- not checked here, for lack of the data.
 It has no Tiny-ImageNet: use `load_tiny_imagenet` on the zip's folder.
 
 Offline (no network, or a `data_dir` where the data was never prepared),

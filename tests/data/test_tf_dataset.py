@@ -12,6 +12,7 @@ from keras_lt.data import (
     num_batches,
 )
 
+from .conftest import write_image
 from .test_augmentation import find_offset
 
 tf = pytest.importorskip("tensorflow")
@@ -104,6 +105,40 @@ def test_inaturalist_resize_crop_flip(image_folder):
     ev = next(iter(make_tf_dataset(files, batch_size=5, training=False, augment="inaturalist",
                                    image_size=(4, 4))))
     assert ev[0].shape == (5, 4, 4, 3)
+
+
+def test_inaturalist_on_jpeg_files(tmp_path):
+    # JPEG files take the decode-only-the-box path.
+    for label in range(2):
+        for i in range(3):
+            write_image(str(tmp_path / f"c{label}" / f"{i}.jpg"),
+                        np.full((20, 30, 3), 100 * label, np.uint8))
+    files = list_image_folder(tmp_path)
+    (images, labels), = take(make_tf_dataset(files, batch_size=6, augment="inaturalist",
+                                             image_size=(8, 8), seed=0), 1)
+    assert images.shape == (6, 8, 8, 3)
+    for image, label in zip(images, labels):
+        assert abs(image.mean() - 100 * label) < 3  # a crop of a flat image stays flat
+
+
+def test_tf_data_stream_input():
+    x = np.random.RandomState(0).randint(0, 256, (20, 12, 10, 3)).astype(np.uint8)
+    y = np.arange(20) % 4
+    stream = tf.data.Dataset.from_tensor_slices((x, y))
+    train = make_tf_dataset(stream, batch_size=8, augment="inaturalist", image_size=(6, 6), seed=0)
+    batches = take(train, 4)  # repeats past the 20 elements
+    assert [b[0].shape for b in batches] == [(8, 6, 6, 3)] * 4
+    assert batches[0][1].dtype == np.int32
+    again = take(make_tf_dataset(stream, batch_size=8, augment="inaturalist", image_size=(6, 6),
+                                 seed=0), 1)
+    np.testing.assert_array_equal(again[0][0], batches[0][0])
+    ev = [b for b in make_tf_dataset(stream, batch_size=8, training=False,
+                                     augment="inaturalist", image_size=(6, 6))]
+    assert [len(b[1]) for b in ev] == [8, 8, 4]
+    (crops, _), = take(make_tf_dataset(stream, batch_size=20, augment="cifar"), 1)
+    assert crops.shape == (20, 12, 10, 3)
+    with pytest.raises(ValueError, match="labels up front"):
+        make_tf_dataset(stream, balanced=True)
 
 
 def test_errors():
