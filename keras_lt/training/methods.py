@@ -33,9 +33,6 @@ import numpy as np
 
 from keras_lt.training.config import scale_epoch
 
-HEADS = ("dense", "cosine", "prior_bias")
-SAMPLERS = ("shuffle", "class_balanced")
-
 # Paper defaults shared by several methods.
 CB_BETA = 0.9999  # Cui et al.; also the DRW beta of Cao et al.
 FOCAL_GAMMA = 1.0  # CB focal's best CIFAR-10-LT setting; IB + focal
