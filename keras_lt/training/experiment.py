@@ -427,8 +427,18 @@ def find_run(model_path):
 
 
 def load_test_split(dataset, data_dir, split, class_names, input_shape):
-    """The labelled evaluation data: an image folder, a dataset copy, or digits."""
-    from keras_lt.data import load_digits_split, load_image_folder, load_tiny_imagenet
+    """The labelled evaluation data: `LabeledArrays`, or `LabeledFiles` (iNaturalist).
+
+    `data_dir` is a copy of the dataset (train/ and test/ class folders, the
+    tiny-imagenet-200 folder, the iNaturalist json files) or a plain image
+    folder with one sub-folder per class; digits need none.
+    """
+    from keras_lt.data import (
+        list_inaturalist2018,
+        load_digits_split,
+        load_image_folder,
+        load_tiny_imagenet,
+    )
 
     size = tuple(input_shape[:2])
     color = "grayscale" if input_shape[-1] == 1 else "rgb"
@@ -439,6 +449,8 @@ def load_test_split(dataset, data_dir, split, class_names, input_shape):
     data_dir = os.fspath(data_dir)
     if not os.path.isdir(data_dir):
         raise ValueError(f"Data folder {data_dir!r} does not exist or is not a directory.")
+    if dataset == "inaturalist2018":
+        return list_inaturalist2018(data_dir, "val" if split == "test" else split)
     if dataset == "tiny_imagenet" and os.path.isdir(os.path.join(data_dir, "val")):
         return load_tiny_imagenet(data_dir, "val" if split == "test" else split)
     for root in (data_dir, os.path.join(data_dir, dataset)):
@@ -473,13 +485,21 @@ def evaluate(model_path, data_dir=None, dataset=None, split="test", output_dir=N
         data_dir = config.data_dir
     test = load_test_split(dataset, data_dir, split, classes["class_names"],
                            classes["input_shape"])
+    if _is_arrays(test):
+        x, y = test.x, test.y
+    else:  # files read lazily, resized and centre-cropped as in training
+        from keras_lt.data import make_tf_dataset
+
+        x, y = make_tf_dataset(test, batch_size=batch_size, training=False,
+                               augment=AUGMENTATIONS.get(dataset),
+                               image_size=tuple(classes["input_shape"][:2])), None
     with warnings.catch_warnings():
         # Inference needs no loss; LongTailModel warns that it cannot restore
         # the saved loss state into an uncompiled model.
         warnings.filterwarnings("ignore", message="The saved model has .* loss state variables")
         model = keras.saving.load_model(model_file, compile=False)
     report = evaluate_model(
-        model, test.x, test.y, train_counts=classes["train_counts"],
+        model, x, y, train_counts=classes["train_counts"],
         class_names=classes["class_names"], batch_size=batch_size,
         many=config.shot_many if config else 100, few=config.shot_few if config else 20,
     )
