@@ -145,9 +145,11 @@ def run_tune(args):
     search_space = dict(_assignment(t, many=True) for t in args.values)
     fixed = dict(_assignment(t, many=False) for t in args.fixed)
     config = _config(args, "cb-softmax" if method == "cb" else method)
-    try:
-        from keras_lt.tuning import distributed, search
-        from keras_lt.tuning.search_data import default_val_per_class
+    try:  # KerasTuner (the "tuning" extra) is needed from here on
+        from keras_lt.tuning import distributed
+        from keras_lt.tuning.hypermodels import make_hypermodel
+        from keras_lt.tuning.search import run_search
+        from keras_lt.tuning.search_data import default_val_per_class, load_search_data
     except ImportError as error:
         print(f"keras-lt tune: {error}", file=sys.stderr)
         return 2
@@ -156,9 +158,6 @@ def run_tune(args):
     project = args.project_name or f"{resolved.dataset}-{resolved.imbalance}-{method}"
     project_dir = os.path.join(args.directory, project)
     if args.dry_run:
-        from keras_lt.tuning.hypermodels import make_hypermodel
-        from keras_lt.tuning.search_data import load_search_data
-
         data = load_search_data(config, args.val_per_class)
         hm = make_hypermodel(method, data, config, search_space=search_space)
         print(json.dumps({
@@ -175,7 +174,7 @@ def run_tune(args):
             f"{project_dir} holds a search already: --resume to continue it, --overwrite to "
             "start afresh, or --project-name for another one."
         )
-    result = search.run_search(
+    result = run_search(
         config, method=method, tuner=args.tuner, max_trials=args.max_trials,
         val_per_class=args.val_per_class, directory=args.directory,
         project_name=args.project_name, overwrite=args.overwrite and role != "worker",

@@ -49,3 +49,21 @@ def test_an_existing_search_needs_resume_or_overwrite(tmp_path, capsys):
                  "--quiet"])
     assert code == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_without_keras_tuner_the_parser_works_and_tune_says_what_to_install(monkeypatch,
+                                                                            capsys):
+    import sys
+
+    from keras_lt.cli import main
+    from keras_lt.tuning.dependency import import_keras_tuner
+
+    for name in [m for m in sys.modules if m == "keras_tuner" or m.startswith("keras_lt.tuning.")
+                 and m not in ("keras_lt.tuning.cli", "keras_lt.tuning.dependency")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "keras_tuner", None)  # `import keras_tuner` fails
+    with pytest.raises(ImportError, match=r"keras_lt\[tuning\]"):
+        import_keras_tuner()
+    code = main(["tune", "digits", "--method", "cdt", "--dry-run"])
+    assert code == 2
+    assert "keras_lt[tuning]" in capsys.readouterr().err
