@@ -1,0 +1,211 @@
+"""benchmarks/reproduce.py: the plans, the resumable run loop and RESULTS.md (no training)."""
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location(
+        "keras_lt_benchmarks_reproduce", ROOT / "benchmarks" / "reproduce.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+reproduce = _load()
+
+
+def _config(row, **changes):
+    config = {"dataset": row.dataset, "imbalance": row.imbalance, "ratio": float(row.ratio),
+              "method": row.method, "epochs": row.epochs, "seed": row.seed,
+              "backend": row.backend, "monitor": row.monitor, "data_dir": ".data/cifar10",
+              "warmup_epochs": 5, "milestones": [160, 180], "lr_factors": [0.01, 0.0001]}
+    config.update(changes)
+    return config
+
+
+def _report(top1, many, medium, few=None, backend="jax", epochs=200, seconds=250.0):
+    group = lambda acc, n: {"accuracy": acc, "num_classes": n}  # noqa: E731
+    return {"top1": top1, "groups": {"many": group(many, 8), "medium": group(medium, 2),
+                                     "few": group(few, 0)},
+            "run": {"backend": backend, "epochs": epochs, "train_seconds": seconds,
+                    "source": "image folder"}}
+
+
+def _write_run(folder, config, report=None, history=None, checkpoint=False):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f)
+    if report is not None:
+        with open(os.path.join(folder, "report.json"), "w") as f:
+            json.dump(report, f)
+    if history is not None:
+        with open(os.path.join(folder, "history.json"), "w") as f:
+            json.dump(history, f)
+    if checkpoint:
+        os.makedirs(os.path.join(folder, "checkpoint"), exist_ok=True)
+
+
+def test_plans():
+    full = reproduce.make_plan("full")
+    assert len(full) == len(reproduce.PAPER_FIGURES)
+    assert all(r.full_length and r.epochs == 200 and r.backend == "jax" for r in full)
+    assert all(r.paper is not None for r in full)
+    assert len({r.name for r in full}) == len(full)
+    assert {r.imbalance for r in full} == {"exp", "step"}
+    assert {r.ratio for r in full} == {100.0}
+    short = reproduce.make_plan("cpu-short")
+    assert [r.method for r in short] == ["erm", "ldam-drw", "cdt", "ib", "mfw"]
+    assert all(not r.full_length and not r.monitor for r in short)
+    assert short[0].name == "cifar10-exp100-erm-e10-s0-tensorflow"
+    custom = reproduce.make_plan("cpu-short", epochs=4, backend="jax",
+                                 name_template="{method}_{epochs}")
+    assert custom[1].name == "ldam-drw_4" and custom[1].backend == "jax"
+
+
+def test_every_figure_has_a_known_source():
+    for (dataset, imbalance, ratio, method), (figure, source, _) in \
+            reproduce.PAPER_FIGURES.items():
+        assert 50 < figure < 90
+        assert source.split()[0] in reproduce.SOURCES
+    # A few figures checked against the papers' tables (error -> accuracy).
+    assert reproduce.PAPER_FIGURES[("cifar10", "exp", 100, "ldam-drw")][0] == 77.03
+    assert reproduce.PAPER_FIGURES[("cifar10", "step", 100, "ib")][0] == 76.53
+    assert reproduce.PAPER_FIGURES[("cifar10", "exp", 100, "cb-focal")][0] == 74.57
+
+
+def test_command_runs_the_recipe_resumably():
+    row = reproduce.make_plan("cpu-short")[1]
+    cmd = row.command("runs/reproduce", ".data/cifar10")
+    assert cmd.startswith("KERAS_BACKEND=tensorflow python recipes/cifar10_lt.py ")
+    for part in ("--method ldam-drw", "--imbalance exp", "--ratio 100", "--epochs 10",
+                 "--seed 0", "--data-dir .data/cifar10", "--output-dir runs/reproduce",
+                 f"--run-name {row.name}", "--resume", "--no-monitor"):
+        assert part in cmd
+
+
+def test_status_and_locks(tmp_path):
+    runs = str(tmp_path)
+    row = reproduce.make_plan("full")[0]
+    folder = reproduce.run_dir(runs, row)
+    assert reproduce.row_status(runs, row)[0] == "todo"
+    _write_run(folder, _config(row), checkpoint=True)
+    assert reproduce.row_status(runs, row)[0] == "started"
+    assert reproduce.acquire_lock(runs, row)
+    assert reproduce.row_status(runs, row)[0] == "running"
+    assert not reproduce.acquire_lock(runs, row)  # held by this (live) process
+    reproduce.release_lock(runs, row)
+    # A lock left by a dead process is stale.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with open(reproduce.lock_path(runs, row), "w") as f:
+        json.dump({"pid": dead.pid, "host": reproduce.socket.gethostname()}, f)
+    assert reproduce.row_status(runs, row)[0] == "started"
+    assert reproduce.acquire_lock(runs, row)
+    reproduce.release_lock(runs, row)
+    _write_run(folder, _config(row), report=_report(0.7, 0.8, 0.4))
+    assert reproduce.row_status(runs, row)[0] == "done"
+    _write_run(folder, _config(row, epochs=150))
+    status, detail = reproduce.row_status(runs, row)
+    assert status == "mismatch" and "epochs" in detail
+
+
+def test_run_loop_skips_finished_rows_and_continues(tmp_path, monkeypatch):
+    runs, results = str(tmp_path / "runs"), str(tmp_path / "RESULTS.md")
+    data = tmp_path / "data"
+    data.mkdir()
+    plan = reproduce.make_plan("cpu-short", epochs=2)
+    done, started = plan[0], plan[1]
+    _write_run(reproduce.run_dir(runs, done), _config(done),
+               report=_report(0.5, 0.6, 0.1, backend="tensorflow", epochs=2))
+    _write_run(reproduce.run_dir(runs, started), _config(started), checkpoint=True)
+    calls = []
+
+    def fake_run(row, runs_dir, data_dir, device, log=print):
+        calls.append((row.name, reproduce.row_status(runs_dir, row)[0]))
+        _write_run(reproduce.run_dir(runs_dir, row), _config(row),
+                   report=_report(0.6, 0.7, 0.3, backend=row.backend, epochs=row.epochs))
+        return 0
+
+    monkeypatch.setattr(reproduce, "run_row", fake_run)
+    monkeypatch.setattr(reproduce, "device_of", lambda backend: "CPU: test")
+    argv = ["--plan", "cpu-short", "--epochs", "2", "--runs-dir", runs, "--results", results,
+            "--data-dir", str(data)]
+    assert reproduce.main(argv + ["--max-rows", "2"]) == 0
+    # The finished row is skipped; the started one runs first (resumed by --resume),
+    # while holding its lock; --max-rows stops after two.
+    assert calls == [(started.name, "running"), (plan[2].name, "running")]
+    assert reproduce.main(argv) == 0
+    assert [c[0] for c in calls[2:]] == [plan[3].name, plan[4].name]
+    assert reproduce.main(argv) == 0  # nothing left
+    assert len(calls) == 4
+    text = open(results).read()
+    for row in plan:
+        assert row.name in text
+    assert text.count("n/a (shortened)") == 5
+    assert not any(p.suffix == ".lock" for p in pathlib.Path(runs).iterdir())
+
+
+def test_dry_run_prints_commands_and_writes_nothing(tmp_path, capsys):
+    runs, results = str(tmp_path / "runs"), str(tmp_path / "RESULTS.md")
+    assert reproduce.main(["--plan", "cpu-short", "--dry-run", "--runs-dir", runs,
+                           "--results", results]) == 0
+    out = capsys.readouterr().out
+    assert out.count("python recipes/cifar10_lt.py") == 5
+    assert "cifar10-exp100-mfw-e10-s0-tensorflow: todo" in out
+    assert not os.path.exists(runs) and not os.path.exists(results)
+
+
+def test_results_table(tmp_path):
+    runs, results = str(tmp_path / "runs"), str(tmp_path / "RESULTS.md")
+    full = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}
+    ok, short_of = full[("exp", "ldam-drw")], full[("step", "mfw")]
+    _write_run(reproduce.run_dir(runs, ok), _config(ok), report=_report(0.7703, 0.80, 0.6512),
+               history={"epochs": [1, 2, 3], "logs": {"val_bal_acc": [0.5, 0.79, 0.77]}})
+    _write_run(reproduce.run_dir(runs, short_of), _config(short_of),
+               report=_report(0.7900, 0.9, 0.68))
+    # A run launched by hand under another name and folder, with its own schedule.
+    other = str(tmp_path / "elsewhere" / "cifar10-exp-ib")
+    _write_run(other, {"dataset": "cifar10", "imbalance": "exp", "ratio": 100.0,
+                       "method": "ib", "epochs": 6, "seed": 0, "backend": "tensorflow",
+                       "monitor": False, "data_dir": ".data/cifar10", "warmup_epochs": 1,
+                       "milestones": [4, 5], "lr_factors": [0.01, 0.0001], "phase_epoch": 3},
+               report=_report(0.41, 0.5, 0.05, backend="tensorflow", epochs=6, seconds=5400))
+    # An existing RESULTS.md with an appended throughput section.
+    with open(results, "w") as f:
+        f.write("# Benchmark results\n\n## Throughput\n\n### Throughput, 2026-01-01\nkept\n")
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(tmp_path / "elsewhere")])
+    text = open(results).read()
+    assert text.count(reproduce.BEGIN) == 1 and text.index(reproduce.BEGIN) < text.index("kept")
+    rows = [line for line in text.splitlines()
+            if line.startswith("| CIFAR") and line.replace("\\|", "").count("|") == 16]
+    lines = {line.split(" | ")[1] + "/" + line.split(" | ")[0][2:]: line
+             for line in rows if "(full)" in line}
+    row = lines["ldam-drw/CIFAR-10-LT exp 100"]
+    assert "| 77.03 | 77.03 | +0.00 ok | 80.00 | 65.12 | — | 79.00 (ep. 2) | 200 (full) |" in row
+    assert "4.2 min" in row
+    assert "**short**" in lines["mfw/CIFAR-10-LT step 100"]
+    assert "| 80.10 | 79.00 | -1.10 **short** |" in lines["mfw/CIFAR-10-LT step 100"]
+    assert "not yet run (needs a GPU machine)" in lines["erm/CIFAR-10-LT exp 100"]
+    found = [line for line in text.splitlines() if "elsewhere" in line]
+    assert len(found) == 1
+    assert "| 41.00 | n/a (shortened) |" in found[0]
+    assert "6 of 200 (shortened; warm-up 1, LR x0.01 at 4, x0.0001 at 5, phase switch at 3)" \
+        in found[0]
+    assert "--config" in found[0] and "1.5 h" in found[0]
+    # Every table row has the header's number of cells: 15 (results), 5 (sources).
+    for line in text.splitlines():
+        if line.startswith("| CIFAR"):
+            assert line.replace("\\|", "").count("|") - 1 in (15, 5), line
+    assert len(rows) == len(reproduce.PAPER_FIGURES) + 5 + 1
+    # Regenerating is idempotent and keeps the appended section.
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(tmp_path / "elsewhere")])
+    assert open(results).read() == text
