@@ -23,6 +23,7 @@ from keras_lt.evaluation import BalancedAccuracy
 from keras_lt.evaluation import ShotGroupAccuracy
 from keras_lt.evaluation import evaluate_model
 from keras_lt.evaluation import evaluation_report
+from keras_lt.data import load_long_tailed
 from keras_lt.losses import CDTLoss
 from keras_lt.losses import ClassBalancedLoss
 from keras_lt.losses import FocalLoss
