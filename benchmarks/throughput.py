@@ -151,8 +151,15 @@ def _synthetic_data(batch_size, seed=0):
                           train_indices=np.arange(n), info={"source": "synthetic"})
 
 
+FUSED_SUFFIX = "+fusedbn"
+
+
 def _recipe_model(method_name, data, batch_size):
-    """The recipe's compiled model for `method_name`, in its last phase."""
+    """The recipe's compiled model for `method_name`, in its last phase
+    ("<method>+fusedbn": built with FusedBatchNormalization)."""
+    if method_name.endswith(FUSED_SUFFIX):
+        with _fused_batch_norm_patch():
+            return _recipe_model(method_name[:-len(FUSED_SUFFIX)], data, batch_size)
     from keras_lt.training import experiment
     from keras_lt.training.config import TrainConfig
     from keras_lt.training.methods import get_method
@@ -368,7 +375,9 @@ def parse_args(argv=None):
                         "torch when it is installed)")
     parser.add_argument("--methods", default="default",
                         help="'default' (" + ",".join(DEFAULT_METHODS) + "), 'all' (every "
-                        "recipe method) or a comma-separated list; bare and erm always run")
+                        "recipe method) or a comma-separated list; bare and erm always run; "
+                        "'bare-fusedbn' and '<method>+fusedbn' build the ResNet with "
+                        "FusedBatchNormalization (TensorFlow: one fused op per batch norm)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per model")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
@@ -393,6 +402,11 @@ def parse_args(argv=None):
     parser.add_argument("--profile", action="store_true",
                         help="instead: the bare model under each CPU configuration (XLA on/off, "
                         "fused batch norm, threads, XLA CPU flags) and torch NCHW/NHWC")
+    parser.add_argument("--threads", type=int, default=None, choices=[1],
+                        help="run every backend (and torch) on one thread (also with "
+                        "--profile); its CPU time per step is then the work of the step, a "
+                        "comparison that holds on a busy machine (no thread oversubscription "
+                        "or spin-waiting)")
     return parser.parse_args(argv)
 
 
@@ -405,7 +419,8 @@ def method_list(spec):
         names = list(METHODS)
     else:
         names = [m.strip() for m in spec.split(",") if m.strip()]
-    unknown = [n for n in names if n not in METHODS and n not in ("bare", "bare-fusedbn")]
+    unknown = [n for n in names if n.removesuffix(FUSED_SUFFIX) not in METHODS
+               and n not in ("bare", "bare-fusedbn")]
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; choose from {list(METHODS)}")
     names = [n for n in names if n not in ("bare", "erm")]
@@ -470,7 +485,24 @@ def measure_backend(backend, methods, args, env_extra=None, jit_compile=None, tf
 # environment, jit_compile, TF intra,inter threads, models). "bare" is
 # ResNet-32 + Dense with cross-entropy and the recipe's optimizer, no metrics
 # or augmentation; "bare-fusedbn" the same with FusedBatchNormalization.
-def profile_variants(cores):
+def profile_variants(cores, threads=None):
+    """(label, backend, env, jit_compile, tf intra,inter threads, models) of the
+    profile; `threads` 1: every configuration on one thread (see --threads)."""
+    if threads == 1:
+        one = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        xla1 = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        return [
+            ("tensorflow, 1 thread", "tensorflow", one, "auto", "1,1",
+             ["bare", "bare-fusedbn"]),
+            ("tensorflow, 1 thread, jit_compile=True (XLA)", "tensorflow", one, "true", "1,1",
+             ["bare", "bare-fusedbn"]),
+            ("jax, 1 thread", "jax", dict(one, XLA_FLAGS=xla1), "auto", None, ["bare"]),
+            ("jax, 1 thread, --xla_cpu_use_onednn=true", "jax",
+             dict(one, XLA_FLAGS=xla1 + " --xla_cpu_use_onednn=true"), "auto", None, ["bare"]),
+            ("jax, 1 thread, --xla_cpu_use_xnnpack=true", "jax",
+             dict(one, XLA_FLAGS=xla1 + " --xla_cpu_use_xnnpack=true"), "auto", None, ["bare"]),
+            ("keras torch backend, 1 thread", "torch", one, "auto", None, ["bare"]),
+        ]
     return [
         ("tensorflow (default: no XLA on CPU)", "tensorflow", {}, "auto", None,
          ["bare", "bare-fusedbn"]),
@@ -491,11 +523,20 @@ def profile_variants(cores):
     ]
 
 
+def single_thread_settings(backend):
+    """(environment, TF intra,inter threads) that keep a backend on one thread."""
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if backend == "jax":
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    return env, "1,1" if backend == "tensorflow" else None
+
+
 def run_profile(args, log=print):
     """The bare model under every profile configuration, then torch NCHW and NHWC."""
     have_torch = find_torch_python(None) == sys.executable
     rows = []
-    for label, backend, env, jit, threads, models in profile_variants(usable_cores()):
+    for label, backend, env, jit, threads, models in profile_variants(usable_cores(),
+                                                                       args.threads):
         if backend == "torch" and not have_torch:
             continue
         log(f"{label}:")
@@ -515,12 +556,13 @@ def run_profile(args, log=print):
         for channels_last in (False, True):
             log(f"torch reference ({'NHWC' if channels_last else 'NCHW'}):")
             torch_results.append(measure_torch(python, args, channels_last=channels_last,
-                                               log=log))
+                                               threads=args.threads, log=log))
     return rows, torch_results
 
 
 def format_profile(rows, torch_results, args, command, when):
-    lines = [f"### CPU profile, {when:%Y-%m-%d %H:%M} UTC", ""]
+    title = "CPU profile" + (", one thread" if args.threads == 1 else "")
+    lines = [f"### {title}, {when:%Y-%m-%d %H:%M} UTC", ""]
     lines.append(f"Command: `{command}`  ")
     lines.append(f"Machine: {cpu_model()}, {usable_cores()} cores (nproc); "
                  f"ResNet-32 + Dense(10), cross-entropy, the recipe's SGD, batch "
@@ -545,7 +587,7 @@ def format_profile(rows, torch_results, args, command, when):
     return "\n".join(lines)
 
 
-def measure_torch(python, args, channels_last=False, log=print):
+def measure_torch(python, args, channels_last=False, threads=None, log=print):
     wait_for_quiet(args.max_load, args.max_wait, log=log)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "torch.json")
@@ -554,6 +596,8 @@ def measure_torch(python, args, channels_last=False, log=print):
                "--rounds", str(args.rounds), "--json", out]
         if channels_last:
             cmd.append("--channels-last")
+        if threads:
+            cmd += ["--threads", str(threads)]
         load_before = list(os.getloadavg())
         _run(cmd, log=log)
         with open(out) as f:
@@ -582,6 +626,10 @@ def format_section(results, torch_results, args, command, when):
     for t in torch_results:
         versions["torch"] = t["torch"]
     lines.append("Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".  ")
+    if args.threads == 1:
+        lines.append("**One thread** per process (TF intra/inter 1, XLA without the Eigen "
+                     "thread pool, OMP_NUM_THREADS=1, torch.set_num_threads(1)): compare the "
+                     "CPU ms per step (the work of a step), which holds on a busy machine.  ")
     lines.append(f"ResNet-32, batch {args.batch_size}, `train_on_batch` on one resident batch; "
                  f"{args.warmup} warm-up steps excluded, median of {args.rounds} rounds x "
                  f"{args.steps} steps (methods interleaved); images/s from wall time.")
@@ -621,9 +669,20 @@ def format_section(results, torch_results, args, command, when):
         ref = max(torch_results, key=lambda t: t["images_per_s"])
         erm, bare = best["rows"]["erm"]["images_per_s"], best["rows"]["bare"]["images_per_s"]
         lines.append(
-            f"- Fastest backend: {best['backend']}: recipe erm {erm:.1f} images/s = "
-            f"{erm / ref['images_per_s']:.2f} x torch, bare loop {bare:.1f} images/s = "
-            f"{bare / ref['images_per_s']:.2f} x torch ({ref['images_per_s']:.1f}). Target: >= 1.00.")
+            f"- Wall clock: fastest backend {best['backend']}: recipe erm {erm:.1f} images/s = "
+            f"{erm / ref['images_per_s']:.2f} x torch, bare {bare:.1f} images/s = "
+            f"{bare / ref['images_per_s']:.2f} x torch ({ref['images_per_s']:.1f}). "
+            "Target: >= 1.00.")
+        lean = min(results, key=lambda r: r["rows"]["bare"]["cpu_ms"])
+        cheap = min(torch_results, key=lambda t: t["cpu_ms"])
+        lines.append(
+            f"- CPU time per step: least for {lean['backend']}: bare "
+            f"{lean['rows']['bare']['cpu_ms']:.0f} ms, recipe erm "
+            f"{lean['rows']['erm']['cpu_ms']:.0f} ms, against torch "
+            f"{cheap['cpu_ms']:.0f} ms ({'NHWC' if cheap['channels_last'] else 'NCHW'}): "
+            f"torch / bare = {cheap['cpu_ms'] / lean['rows']['bare']['cpu_ms']:.2f}, "
+            f"torch / erm = {cheap['cpu_ms'] / lean['rows']['erm']['cpu_ms']:.2f} "
+            "(>= 1: Keras does less work per image).")
     lines.append("")
     return "\n".join(lines)
 
@@ -683,14 +742,17 @@ def main(argv=None):
     results = []
     for backend in backends:
         print(f"{backend}:")
-        results.append(measure_backend(backend, methods, args))
+        env, tf_threads = single_thread_settings(backend) if args.threads == 1 else ({}, None)
+        results.append(measure_backend(backend, methods, args, env_extra=env,
+                                       tf_threads=tf_threads))
     torch_results = []
     python = find_torch_python(args.torch_python)
     if python:
         print("torch reference:")
-        torch_results.append(measure_torch(python, args))
+        torch_results.append(measure_torch(python, args, threads=args.threads))
         if args.torch_channels_last:
-            torch_results.append(measure_torch(python, args, channels_last=True))
+            torch_results.append(measure_torch(python, args, channels_last=True,
+                                               threads=args.threads))
     else:
         print("torch reference: no python with torch (see --torch-python); skipped")
 

@@ -142,6 +142,8 @@ def main(argv=None):
 
     threads = args.threads or usable_cores()
     torch.set_num_threads(threads)
+    if args.threads == 1:
+        torch.set_num_interop_threads(1)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
 
