@@ -148,6 +148,20 @@ FINDINGS = {
         "rho 100 the five minority classes have 50 images each (medium).",
         "cb-sigmoid and erm-drw have no CIFAR-10 figure in the five papers and are "
         "not in the full plan.",
+        "Full-length rows: not yet run; no GPU machine was available to this task "
+        "(2026-11-23). On CPU one 200-epoch row is about 4 hours of one core (0.75 s "
+        "per 128-image step x 19,400 steps, TensorFlow), far more on the shared machine "
+        "(the 6-epoch runs took 2.2 s per step there), 28 rows about a week; so nothing "
+        "is known yet about the gaps to the papers. When a row falls short, the per-epoch "
+        "monitor (history.json, 'best epoch' column) and the per-class report are the "
+        "first places to look.",
+        "Shortened CPU runs (2026-11-23, exp 100, TensorFlow, schedules scaled by the "
+        "recipe): far from converged. erm reaches 26.8 / 29.3 / 43.5 % top-1 at 6 / 8 / "
+        "20 epochs against 70.36 at 200, and its tail classes (medium) are still near "
+        "0 %; at 8 epochs ldam-drw 41.0, cdt 35.9, mfw 28.3, ib 21.8 (ib trades "
+        "many-shot 18.3 for medium 35.8 after its switch at epoch 4). They show every "
+        "method running end to end through the recipe; they do not rank the methods "
+        "or measure the gaps to the papers.",
     ],
 }
 
@@ -458,7 +472,7 @@ def schedule_of(config):
         parts.append("LR " + ", ".join(f"x{f:g} at {m}" for m, f in zip(milestones, factors)))
     if config.get("drw_epoch") is not None:
         parts.append(f"DRW at {config['drw_epoch']}")
-    if config.get("phase_epoch") is not None:
+    if config.get("phase_epoch"):
         parts.append(f"phase switch at {config['phase_epoch']}")
     return ", ".join(parts)
 
@@ -604,7 +618,7 @@ def table(entries, full):
     return "\n".join(lines)
 
 
-def render(full_entries, short_entries, runs_dir):
+def render(full_entries, short_entries, runs_dir, pending=(), collect_from=()):
     """The generated block of RESULTS.md (between the markers)."""
     done_full = sum(e["result"] is not None for e in full_entries)
     lines = [
@@ -616,7 +630,9 @@ def render(full_entries, short_entries, runs_dir):
         "last epoch on the balanced test set, beside the paper's figure for the same "
         "setting. Target (issue 7): at 200 epochs, every method within "
         f"{TARGET_GAP:g} point of its paper figure or above it. "
-        "Regenerate with `python benchmarks/reproduce.py --collect`.",
+        "Regenerate with `python benchmarks/reproduce.py --collect"
+        + (f" --runs-dir {runs_dir}" if runs_dir != DEFAULT_RUNS_DIR else "")
+        + "".join(f" --collect-from {d}" for d in collect_from) + "`.",
         "",
         f"### Full length (200 epochs, the papers' schedule): {done_full} of "
         f"{len(full_entries)} rows run",
@@ -629,8 +645,18 @@ def render(full_entries, short_entries, runs_dir):
         "switches scale with --epochs). Not the papers' setting: the paper column is for "
         "orientation only, and no gap is computed.",
         "",
-        table(short_entries, full=False) if short_entries else "No shortened rows.",
+        table(short_entries, full=False) if short_entries else "No shortened runs yet.",
         "",
+    ]
+    if pending:
+        epochs = sorted({e["row"].epochs for e in pending})
+        lines += [
+            "Shortened plan rows not yet run (`python benchmarks/reproduce.py --plan cpu-short"
+            + (f" --epochs {epochs[0]}" if epochs != [10] and len(epochs) == 1 else "")
+            + "`): " + ", ".join(f"`{e['row'].name}`" for e in pending) + ".",
+            "",
+        ]
+    lines += [
         "### Sources of the paper figures",
         "",
     ]
@@ -701,8 +727,12 @@ def regenerate(results_path, runs_dir, data_dir, collect_from=(), epochs_short=N
         tables.append([e for e in entries
                        if not (e["row"].folder is None and e["status"] == "todo"
                                and _key(e["row"]) in ran)])
-    write_results(results_path, render(tables[0], tables[1], runs_dir))
-    return tables[0], tables[1]
+    # Shortened plan rows never started are listed in one line, not in the table.
+    pending = [e for e in tables[1] if e["row"].folder is None and e["status"] == "todo"]
+    tables[1] = [e for e in tables[1] if e not in pending]
+    write_results(results_path, render(tables[0], tables[1], runs_dir, pending,
+                                       [d for d in collect_from if d != runs_dir]))
+    return tables[0], tables[1] + pending
 
 
 # ---------------------------------------------------------------- main

@@ -3,6 +3,8 @@
     python benchmarks/throughput.py                      # TF and JAX on CPU + torch reference
     python benchmarks/throughput.py --backends jax --methods erm,ib,mfw --no-write
     python benchmarks/throughput.py --torch-python /other/venv/bin/python
+    python benchmarks/throughput.py --threads 1 --fused-bn --torch-channels-last   # busy machine
+    python benchmarks/throughput.py --profile [--threads 1]   # CPU configurations, bare model
 
 What it measures: for each Keras backend (each in its own subprocess with
 KERAS_BACKEND set) and each method, the training step of the model exactly as
@@ -35,6 +37,14 @@ The machine must be quiet: before each backend (and the torch loop) the
 script waits, up to `--max-wait` seconds, until the 1-minute load average is
 at most `--max-load`, and records the load before and after every
 measurement. A figure taken above the limit is marked "(busy)".
+
+On a busy machine (other jobs on the cores) wall-clock figures of multi-
+threaded processes are not comparable (torch's OpenMP threads spin and stall
+when a core is taken); `--threads 1` runs every process on one thread, and its
+CPU time per step, the work of a step, compares backends and torch fairly.
+`--fused-bn` adds, on TensorFlow, every method built with the prototype
+`FusedBatchNormalization` (one FusedBatchNormV3 op per batch norm instead of
+Keras 3's unfused moments + normalisation; see RESULTS.md, "CPU speed").
 
 At the end it appends a dated section to benchmarks/RESULTS.md (unless
 `--no-write`): command, machine (CPU model, cores), versions, load averages,
@@ -402,6 +412,9 @@ def parse_args(argv=None):
     parser.add_argument("--profile", action="store_true",
                         help="instead: the bare model under each CPU configuration (XLA on/off, "
                         "fused batch norm, threads, XLA CPU flags) and torch NCHW/NHWC")
+    parser.add_argument("--fused-bn", action="store_true",
+                        help="on TensorFlow, also every method built with "
+                        "FusedBatchNormalization (rows '<method>+fusedbn')")
     parser.add_argument("--threads", type=int, default=None, choices=[1],
                         help="run every backend (and torch) on one thread (also with "
                         "--profile); its CPU time per step is then the work of the step, a "
@@ -615,7 +628,9 @@ def overhead(rows, name, key="wall_ms"):
 def format_section(results, torch_results, args, command, when):
     """The dated RESULTS.md section (markdown) for one throughput run."""
     backends = [r["backend"] for r in results]
-    methods = list(results[0]["rows"]) if results else []
+    methods = []
+    for r in results:
+        methods += [m for m in r["rows"] if m not in methods]
     lines = [f"### Throughput, {when:%Y-%m-%d %H:%M} UTC", ""]
     lines.append(f"Command: `{command}`  ")
     lines.append(f"Machine: {cpu_model()}, {usable_cores()} cores (nproc), "
@@ -645,10 +660,13 @@ def format_section(results, torch_results, args, command, when):
     for name in methods:
         row = f"| {name} |"
         for r in results:
-            cell = r["rows"][name]
-            ov = "—" if name in ("erm", "bare") else f"{overhead(r['rows'], name):+.1%}"
-            if name == "bare":
-                ov = f"({overhead(r['rows'], name):+.1%})"
+            cell = r["rows"].get(name)
+            if cell is None:
+                row += " — | — | — |"
+                continue
+            ov = "—" if name == "erm" else f"{overhead(r['rows'], name):+.1%}"
+            if name.startswith("bare"):
+                ov = f"({ov})"
             row += f" {cell['images_per_s']:.1f} | {ov} | {cell['cpu_ms']:.0f} |"
         lines.append(row)
     lines.append("")
@@ -743,7 +761,12 @@ def main(argv=None):
     for backend in backends:
         print(f"{backend}:")
         env, tf_threads = single_thread_settings(backend) if args.threads == 1 else ({}, None)
-        results.append(measure_backend(backend, methods, args, env_extra=env,
+        names = list(methods)
+        if args.fused_bn and backend == "tensorflow":
+            names += ["bare-fusedbn"] + [m + FUSED_SUFFIX for m in methods
+                                         if m not in ("bare", "bare-fusedbn")
+                                         and not m.endswith(FUSED_SUFFIX)]
+        results.append(measure_backend(backend, names, args, env_extra=env,
                                        tf_threads=tf_threads))
     torch_results = []
     python = find_torch_python(args.torch_python)
