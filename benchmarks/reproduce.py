@@ -799,6 +799,15 @@ def select_rows(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if os.path.abspath(os.getcwd()) != ROOT:
+        # Paths given on the command line are relative to where it was typed;
+        # the defaults, to the repository root.
+        given = set(argv if argv is not None else sys.argv[1:])
+        for flag, name in (("--runs-dir", "runs_dir"), ("--results", "results"),
+                           ("--data-dir", "data_dir")):
+            if any(a == flag or a.startswith(flag + "=") for a in given) and getattr(args, name):
+                setattr(args, name, os.path.abspath(getattr(args, name)))
+        args.collect_from = [os.path.abspath(d) for d in args.collect_from]
     os.chdir(ROOT)  # the recipes' paths and the printed commands are relative to it
     runs_dir = args.runs_dir
     short_epochs = args.epochs if args.plan == "cpu-short" else None
@@ -865,4 +874,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # e.g. `--dry-run | head`
+        sys.stderr.close()
+        sys.exit(0)
