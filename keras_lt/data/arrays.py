@@ -32,8 +32,32 @@ def _check_names(class_names, num_labels_max):
     return class_names
 
 
+class _LabeledSamples:
+    """What `LabeledArrays` and `LabeledFiles` share: labels `y`, class names
+    and the samples in the field named by `_samples_field`."""
+
+    _samples_field = None
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    def __len__(self):
+        return len(self.y)
+
+    def counts(self):
+        """Per-class sample counts, int64 `[num_classes]`."""
+        return np.bincount(self.y, minlength=self.num_classes).astype(np.int64)
+
+    def subset(self, indices):
+        """The samples at `indices`, with the same class names."""
+        indices = np.asarray(indices, dtype=np.int64)
+        samples = getattr(self, self._samples_field)[indices]
+        return type(self)(samples, self.y[indices], list(self.class_names))
+
+
 @dataclasses.dataclass
-class LabeledArrays:
+class LabeledArrays(_LabeledSamples):
     """Images in memory with integer labels.
 
     Args:
@@ -49,6 +73,7 @@ class LabeledArrays:
         [1, 2, 1]
     """
 
+    _samples_field = "x"
     x: np.ndarray
     y: np.ndarray
     class_names: list = None
@@ -63,25 +88,10 @@ class LabeledArrays:
         num = int(self.y.max()) + 1 if self.y.size else 0
         self.class_names = _check_names(self.class_names, num)
 
-    @property
-    def num_classes(self):
-        return len(self.class_names)
-
-    def __len__(self):
-        return len(self.y)
-
-    def counts(self):
-        """Per-class sample counts, int64 `[num_classes]`."""
-        return np.bincount(self.y, minlength=self.num_classes).astype(np.int64)
-
-    def subset(self, indices):
-        """The samples at `indices`, with the same class names."""
-        indices = np.asarray(indices, dtype=np.int64)
-        return LabeledArrays(self.x[indices], self.y[indices], list(self.class_names))
 
 
 @dataclasses.dataclass
-class LabeledFiles:
+class LabeledFiles(_LabeledSamples):
     """Image files on disk with integer labels (for data too big for memory).
 
     Args:
@@ -90,6 +100,7 @@ class LabeledFiles:
         class_names: names of the classes, index = class id.
     """
 
+    _samples_field = "paths"
     paths: np.ndarray
     y: np.ndarray
     class_names: list = None
@@ -102,21 +113,6 @@ class LabeledFiles:
         num = int(self.y.max()) + 1 if self.y.size else 0
         self.class_names = _check_names(self.class_names, num)
 
-    @property
-    def num_classes(self):
-        return len(self.class_names)
-
-    def __len__(self):
-        return len(self.y)
-
-    def counts(self):
-        """Per-class sample counts, int64 `[num_classes]`."""
-        return np.bincount(self.y, minlength=self.num_classes).astype(np.int64)
-
-    def subset(self, indices):
-        """The samples at `indices`, with the same class names."""
-        indices = np.asarray(indices, dtype=np.int64)
-        return LabeledFiles(self.paths[indices], self.y[indices], list(self.class_names))
 
 
 def from_arrays(x, y, class_names=None):
