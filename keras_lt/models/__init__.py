@@ -5,7 +5,8 @@
     LongTailModel(backbone, head, feature_weakening=None, augmentation=None)
     MajorFeatureWeakening(class_counts, alpha=2.0, scale=2.0, after="stage1", seed=None)
     cifar_resnet(depth), resnet20/32/44/56/110, resnet18, resnet50
-    NormalizedDense(units), classification_head(num_classes, kind, prior_bias)
+    NormalizedDense(units), FusedBatchNormalization (Keras's, one fused op on TF),
+    classification_head(num_classes, kind, prior_bias)
 """
 
 from keras_lt.models.basic_block import BasicBlock
@@ -21,6 +22,7 @@ from keras_lt.models.cifar_resnet import resnet110
 from keras_lt.models.classification_head import classification_head
 from keras_lt.models.classification_head import prior_bias_value
 from keras_lt.models.feature_weakening import MajorFeatureWeakening
+from keras_lt.models.fused_batch_normalization import FusedBatchNormalization
 from keras_lt.models.feature_weakening import mfw_class_weights
 from keras_lt.models.long_tail_model import LongTailModel
 from keras_lt.models.normalized_dense import NormalizedDense
@@ -30,6 +32,7 @@ from keras_lt.models.weight_decay import add_l2_weight_decay
 
 __all__ = [
     "BasicBlock",
+    "FusedBatchNormalization",
     "LongTailModel",
     "MajorFeatureWeakening",
     "NormalizedDense",

@@ -12,7 +12,8 @@ Shortcuts when the shape changes (stride > 1 or more filters):
 
 Details that match the PyTorch reference code: convolutions have no bias and
 start from He (kaiming) normal weights; batch normalisation uses momentum 0.9
-(PyTorch's 0.1) and epsilon 1e-5; a strided 3x3 convolution pads one pixel on
+(PyTorch's 0.1) and epsilon 1e-5 (as `FusedBatchNormalization`, Keras's
+layer run as one fused op on TensorFlow); a strided 3x3 convolution pads one pixel on
 every side (PyTorch's `padding=1`) rather than Keras's asymmetric "same", so
 output pixel i is centred on input pixel 2i, the pixel the shortcut keeps.
 """
@@ -21,6 +22,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.models.fused_batch_normalization import FusedBatchNormalization
 
 SHORTCUTS = ("A", "B")
 BN_MOMENTUM = 0.9  # PyTorch's BatchNorm2d momentum 0.1
@@ -41,9 +43,8 @@ def conv3x3(filters, strides, name):
 
 
 def batch_norm(name):
-    return keras.layers.BatchNormalization(
-        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name
-    )
+    """Batch norm with PyTorch's momentum and epsilon; one fused op on TensorFlow."""
+    return FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
 
 
 @keras_lt_export("ZeroPadShortcut")
