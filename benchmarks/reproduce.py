@@ -48,7 +48,6 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
 import re
 import shlex
 import socket
@@ -59,6 +58,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "RESULTS.md")
+
+if HERE not in sys.path:  # also when loaded by path (tests) rather than run
+    sys.path.insert(0, HERE)
+# CPU model, cores and load average, shared with throughput.py.
+from machine_load import cpu_model, load_averages, usable_cores  # noqa: E402
+
 DEFAULT_RUNS_DIR = os.path.join("runs", "reproduce")
 DEFAULT_DATA_DIR = os.path.join(".data", "cifar10")
 
@@ -365,24 +370,6 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 _PROBE = {
     "jax": "import jax; d = jax.devices()[0]; print(d.platform, getattr(d, 'device_kind', ''))",
     "tensorflow": "import tensorflow as tf; g = tf.config.list_physical_devices('GPU'); "
@@ -421,7 +408,7 @@ def run_row(row, runs_dir, data_dir, device, log=print):
         "command": row.command(runs_dir, data_dir),
         "backend": row.backend, "device": device, "host": socket.gethostname(),
         "cpu": cpu_model(), "cores": usable_cores(),
-        "started": _now().isoformat(), "load_at_start": list(os.getloadavg()),
+        "started": _now().isoformat(), "load_at_start": load_averages(),
         "resumed": os.path.exists(os.path.join(folder, "checkpoint")),
     }
     previous = _read_json(os.path.join(folder, "reproduce.json")) or {}

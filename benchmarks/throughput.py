@@ -3,7 +3,8 @@
     python benchmarks/throughput.py                      # TF and JAX on CPU + torch reference
     python benchmarks/throughput.py --backends jax --methods erm,ib,mfw --no-write
     python benchmarks/throughput.py --torch-python /other/venv/bin/python
-    python benchmarks/throughput.py --threads 1 --fused-bn --torch-channels-last   # busy machine
+    python benchmarks/throughput.py --threads 1 --torch-channels-last   # busy machine
+    python benchmarks/throughput.py --backends tensorflow --keras-bn   # gain of the fused batch norm
     python benchmarks/throughput.py --profile [--threads 1]   # CPU configurations, bare model
 
 What it measures: for each Keras backend (each in its own subprocess with
@@ -42,9 +43,18 @@ On a busy machine (other jobs on the cores) wall-clock figures of multi-
 threaded processes are not comparable (torch's OpenMP threads spin and stall
 when a core is taken); `--threads 1` runs every process on one thread, and its
 CPU time per step, the work of a step, compares backends and torch fairly.
-`--fused-bn` adds, on TensorFlow, every method built with the prototype
-`FusedBatchNormalization` (one FusedBatchNormV3 op per batch norm instead of
-Keras 3's unfused moments + normalisation; see RESULTS.md, "CPU speed").
+
+Batch norm: keras_lt's ResNets use `keras_lt.models.FusedBatchNormalization`
+(Keras's layer whose TensorFlow training pass is one FusedBatchNormV3 op), so
+every row above is built with it. `--keras-bn` adds, on TensorFlow, the rows
+"bare-kerasbn" and "<method>+kerasbn": the same models built with Keras's own
+unfused `keras.layers.BatchNormalization` (moments + normalisation, about ten
+element-wise ops and their gradients), which measure what the fused layer
+gains (RESULTS.md, "CPU speed"). On JAX and torch the fused layer is Keras's
+layer, so such rows would only repeat the others.
+
+The machine helpers (CPU model, cores, load average, the wait for a quiet
+machine) are benchmarks/machine_load.py, shared with reproduce.py.
 
 At the end it appends a dated section to benchmarks/RESULTS.md (unless
 `--no-write`): command, machine (CPU model, cores), versions, load averages,
@@ -58,7 +68,9 @@ It reuses step_time's `StepTimer`.
 """
 
 import argparse
+import contextlib
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -73,53 +85,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "RESULTS.md")
 
+if HERE not in sys.path:  # also when loaded by path (tests) rather than run
+    sys.path.insert(0, HERE)
+from machine_load import (cpu_model, load1, load_averages, usable_cores,  # noqa: E402
+                          wait_for_quiet)
+
 # Methods with distinct training steps (rw, rs, erm-drw and cb-softmax are
 # erm's step with other weights or another sampler; --methods all adds them).
 DEFAULT_METHODS = ("erm", "focal", "cb-sigmoid", "cb-focal", "ldam-drw", "cdt",
                    "ib", "ib-focal", "mfw", "mfw-drw")
 BACKENDS = ("tensorflow", "jax")
-
-
-# ----------------------------------------------------------------- machine
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def load1():
-    return os.getloadavg()[0]
-
-
-def wait_for_quiet(max_load, max_wait, interval=60, log=print):
-    """Sleeps until the 1-minute load average is <= max_load or max_wait
-    seconds have passed; returns (load, quiet)."""
-    start = time.time()
-    while True:
-        load = load1()
-        if load <= max_load:
-            return load, True
-        waited = time.time() - start
-        if waited >= max_wait:
-            log(f"  load {load:.2f} still above {max_load} after {waited:.0f} s; "
-                "measuring anyway (figures marked busy)")
-            return load, False
-        log(f"  load {load:.2f} > {max_load}: waiting ({waited:.0f}/{max_wait} s)")
-        time.sleep(min(interval, max(1, max_wait - waited)))
 
 
 # ----------------------------------------------------------------- worker
@@ -161,15 +136,46 @@ def _synthetic_data(batch_size, seed=0):
                           train_indices=np.arange(n), info={"source": "synthetic"})
 
 
-FUSED_SUFFIX = "+fusedbn"
+KERAS_BN_SUFFIX = "+kerasbn"
+BARE_KERAS_BN = "bare-kerasbn"
+# The modules whose `batch_norm` builds the batch norms of keras_lt's ResNets
+# (cifar_resnet and resnet18 import it from basic_block by name). By path: the
+# package exports `keras_lt.models.cifar_resnet`, the function, under the name.
+BATCH_NORM_MODULES = ("keras_lt.models.basic_block", "keras_lt.models.cifar_resnet",
+                      "keras_lt.models.resnet18")
+
+
+@contextlib.contextmanager
+def keras_batch_norm():
+    """While active, keras_lt's ResNets are built with Keras's own unfused
+    `keras.layers.BatchNormalization` (momentum and epsilon as
+    basic_block.BN_MOMENTUM / BN_EPSILON) instead of the default
+    FusedBatchNormalization: the "+kerasbn" rows."""
+    import keras
+
+    modules = [importlib.import_module(name) for name in BATCH_NORM_MODULES]
+    basic_block = modules[0]
+
+    def batch_norm(name):
+        return keras.layers.BatchNormalization(
+            momentum=basic_block.BN_MOMENTUM, epsilon=basic_block.BN_EPSILON, name=name)
+
+    saved = [module.batch_norm for module in modules]
+    try:
+        for module in modules:
+            module.batch_norm = batch_norm
+        yield
+    finally:
+        for module, original in zip(modules, saved):
+            module.batch_norm = original
 
 
 def _recipe_model(method_name, data, batch_size):
     """The recipe's compiled model for `method_name`, in its last phase
-    ("<method>+fusedbn": built with FusedBatchNormalization)."""
-    if method_name.endswith(FUSED_SUFFIX):
-        with _fused_batch_norm_patch():
-            return _recipe_model(method_name[:-len(FUSED_SUFFIX)], data, batch_size)
+    ("<method>+kerasbn": built with Keras's unfused BatchNormalization)."""
+    if method_name.endswith(KERAS_BN_SUFFIX):
+        with keras_batch_norm():
+            return _recipe_model(method_name[:-len(KERAS_BN_SUFFIX)], data, batch_size)
     from keras_lt.training import experiment
     from keras_lt.training.config import TrainConfig
     from keras_lt.training.methods import get_method
@@ -186,80 +192,20 @@ def _recipe_model(method_name, data, batch_size):
     return model
 
 
-def _bare_model(batch_size, fused_bn=False):
-    import contextlib
-
+def _bare_model(batch_size, keras_bn=False):
+    """ResNet-32 + Dense(10), cross-entropy, the recipe's SGD ("bare"); with
+    `keras_bn`, its batch norms are Keras's unfused layer ("bare-kerasbn")."""
     import keras
 
     from keras_lt.models import build_backbone, classification_head
     from keras_lt.schedules import sgd_optimizer
 
-    patch = _fused_batch_norm_patch() if fused_bn else contextlib.nullcontext()
-    with patch:
+    with keras_batch_norm() if keras_bn else contextlib.nullcontext():
         backbone = build_backbone("resnet32", (32, 32, 3))
     model = keras.Sequential([backbone, classification_head(10)], name="bare")
     model.compile(optimizer=sgd_optimizer(-(-12406 // batch_size)),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
-
-
-def fused_batch_normalization_class():
-    """A keras BatchNormalization whose training forward pass on TensorFlow is
-    one FusedBatchNormV3 op (oneDNN on CPU, cuDNN on GPU) instead of Keras 3's
-    moments + batch_normalization (about ten element-wise ops and their
-    gradients, each a pass over the activations when XLA is off, as it is on
-    CPU). Moving statistics: the op's exponential average (factor 1 -
-    momentum) with the Bessel-corrected batch variance, as PyTorch's BatchNorm2d
-    (Keras's own BN uses the biased one; the difference is n/(n-1), n >= 8192
-    here). A prototype for keras_lt.models.basic_block.batch_norm, measured
-    here; elsewhere (other backends, inference, other axes) it is Keras's layer."""
-    import keras
-
-    class FusedBatchNormalization(keras.layers.BatchNormalization):
-        def call(self, inputs, training=None, mask=None):
-            if (keras.backend.backend() != "tensorflow" or not training or mask is not None
-                    or self.axis not in (-1, len(inputs.shape) - 1) or len(inputs.shape) != 4
-                    or self.synchronized):
-                return super().call(inputs, training=training, mask=mask)
-            import tensorflow as tf
-
-            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                inputs, self.gamma.value, self.beta.value, mean=self.moving_mean.value,
-                variance=self.moving_variance.value, epsilon=self.epsilon, is_training=True,
-                exponential_avg_factor=1.0 - self.momentum)
-            self.moving_mean.assign(mean)
-            self.moving_variance.assign(variance)
-            return y
-
-    return FusedBatchNormalization
-
-
-class _fused_batch_norm_patch:
-    """Builds keras_lt's ResNets with FusedBatchNormalization while active."""
-
-    @staticmethod
-    def _modules():
-        import importlib
-
-        return (importlib.import_module("keras_lt.models.basic_block"),
-                importlib.import_module("keras_lt.models.cifar_resnet"))
-
-    def __enter__(self):
-        basic_block, cifar_resnet = self._modules()
-        cls = fused_batch_normalization_class()
-
-        def batch_norm(name):
-            return cls(momentum=basic_block.BN_MOMENTUM, epsilon=basic_block.BN_EPSILON,
-                       name=name)
-
-        self.saved = (basic_block.batch_norm, cifar_resnet.batch_norm)
-        basic_block.batch_norm = cifar_resnet.batch_norm = batch_norm
-        return self
-
-    def __exit__(self, *exc):
-        basic_block, cifar_resnet = self._modules()
-        basic_block.batch_norm, cifar_resnet.batch_norm = self.saved
-        return False
 
 
 def worker_main(argv):
@@ -290,8 +236,8 @@ def worker_main(argv):
     timers, compile_s = {}, {}
     for name in names:
         keras.utils.set_random_seed(0)
-        if name in ("bare", "bare-fusedbn"):
-            model = _bare_model(args.batch_size, fused_bn=name == "bare-fusedbn")
+        if name in ("bare", BARE_KERAS_BN):
+            model = _bare_model(args.batch_size, keras_bn=name == BARE_KERAS_BN)
         else:
             model = _recipe_model(name, data, args.batch_size)
         if jit != "auto":
@@ -305,12 +251,12 @@ def worker_main(argv):
               f"(jit_compile={model.jit_compile})", file=sys.stderr, flush=True)
 
     samples = {name: [] for name in names}
-    load_before = list(os.getloadavg())
+    load_before = load_averages()
     for r in range(args.rounds):
         for name in names:
             t = timers[name].run(args.steps)
             samples[name].append(t if isinstance(t, tuple) else (t, float("nan")))
-    load_after = list(os.getloadavg())
+    load_after = load_averages()
 
     rows = {}
     for name in names:
@@ -386,8 +332,8 @@ def parse_args(argv=None):
     parser.add_argument("--methods", default="default",
                         help="'default' (" + ",".join(DEFAULT_METHODS) + "), 'all' (every "
                         "recipe method) or a comma-separated list; bare and erm always run; "
-                        "'bare-fusedbn' and '<method>+fusedbn' build the ResNet with "
-                        "FusedBatchNormalization (TensorFlow: one fused op per batch norm)")
+                        "'bare-kerasbn' and '<method>+kerasbn' build the ResNet with Keras's "
+                        "unfused BatchNormalization instead of keras_lt's fused one")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per model")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per round")
@@ -411,10 +357,12 @@ def parse_args(argv=None):
     parser.add_argument("--note", default=None, help="a line added to the RESULTS.md section")
     parser.add_argument("--profile", action="store_true",
                         help="instead: the bare model under each CPU configuration (XLA on/off, "
-                        "fused batch norm, threads, XLA CPU flags) and torch NCHW/NHWC")
-    parser.add_argument("--fused-bn", action="store_true",
-                        help="on TensorFlow, also every method built with "
-                        "FusedBatchNormalization (rows '<method>+fusedbn')")
+                        "fused or Keras batch norm, threads, XLA CPU flags) and torch NCHW/NHWC")
+    parser.add_argument("--keras-bn", action="store_true",
+                        help="on TensorFlow, also every method (and bare) built with Keras's "
+                        "unfused keras.layers.BatchNormalization instead of keras_lt's "
+                        "FusedBatchNormalization (rows '<method>+kerasbn', 'bare-kerasbn'): "
+                        "the gain of the fused layer")
     parser.add_argument("--threads", type=int, default=None, choices=[1],
                         help="run every backend (and torch) on one thread (also with "
                         "--profile); its CPU time per step is then the work of the step, a "
@@ -432,8 +380,8 @@ def method_list(spec):
         names = list(METHODS)
     else:
         names = [m.strip() for m in spec.split(",") if m.strip()]
-    unknown = [n for n in names if n.removesuffix(FUSED_SUFFIX) not in METHODS
-               and n not in ("bare", "bare-fusedbn")]
+    unknown = [n for n in names if n.removesuffix(KERAS_BN_SUFFIX) not in METHODS
+               and n not in ("bare", BARE_KERAS_BN)]
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; choose from {list(METHODS)}")
     names = [n for n in names if n not in ("bare", "erm")]
@@ -497,7 +445,9 @@ def measure_backend(backend, methods, args, env_extra=None, jit_compile=None, tf
 # Configurations of the CPU profile (--profile): (label, backend, extra
 # environment, jit_compile, TF intra,inter threads, models). "bare" is
 # ResNet-32 + Dense with cross-entropy and the recipe's optimizer, no metrics
-# or augmentation; "bare-fusedbn" the same with FusedBatchNormalization.
+# or augmentation, with keras_lt's FusedBatchNormalization (one fused op per
+# batch norm on TensorFlow; Keras's layer on JAX and torch); "bare-kerasbn" the
+# same with Keras's unfused BatchNormalization (TensorFlow configurations only).
 def profile_variants(cores, threads=None):
     """(label, backend, env, jit_compile, tf intra,inter threads, models) of the
     profile; `threads` 1: every configuration on one thread (see --threads)."""
@@ -506,9 +456,9 @@ def profile_variants(cores, threads=None):
         xla1 = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
         return [
             ("tensorflow, 1 thread", "tensorflow", one, "auto", "1,1",
-             ["bare", "bare-fusedbn"]),
+             ["bare", BARE_KERAS_BN]),
             ("tensorflow, 1 thread, jit_compile=True (XLA)", "tensorflow", one, "true", "1,1",
-             ["bare", "bare-fusedbn"]),
+             ["bare", BARE_KERAS_BN]),
             ("jax, 1 thread", "jax", dict(one, XLA_FLAGS=xla1), "auto", None, ["bare"]),
             ("jax, 1 thread, --xla_cpu_use_onednn=true", "jax",
              dict(one, XLA_FLAGS=xla1 + " --xla_cpu_use_onednn=true"), "auto", None, ["bare"]),
@@ -518,11 +468,11 @@ def profile_variants(cores, threads=None):
         ]
     return [
         ("tensorflow (default: no XLA on CPU)", "tensorflow", {}, "auto", None,
-         ["bare", "bare-fusedbn"]),
+         ["bare", BARE_KERAS_BN]),
         ("tensorflow, jit_compile=True (XLA)", "tensorflow", {}, "true", None,
-         ["bare", "bare-fusedbn"]),
+         ["bare", BARE_KERAS_BN]),
         (f"tensorflow, intra-op {cores} / inter-op 1 threads", "tensorflow", {}, "auto",
-         f"{cores},1", ["bare", "bare-fusedbn"]),
+         f"{cores},1", ["bare", BARE_KERAS_BN]),
         ("tensorflow, TF_ENABLE_ONEDNN_OPTS=0", "tensorflow",
          {"TF_ENABLE_ONEDNN_OPTS": "0"}, "auto", None, ["bare"]),
         ("jax (XLA, default flags)", "jax", {}, "auto", None, ["bare"]),
@@ -611,12 +561,12 @@ def measure_torch(python, args, channels_last=False, threads=None, log=print):
             cmd.append("--channels-last")
         if threads:
             cmd += ["--threads", str(threads)]
-        load_before = list(os.getloadavg())
+        load_before = load_averages()
         _run(cmd, log=log)
         with open(out) as f:
             result = json.load(f)
     result["load_before"] = load_before
-    result["load_after"] = list(os.getloadavg())
+    result["load_after"] = load_averages()
     result["quiet"] = max(load_before[0], result["load_after"][0]) <= args.max_load
     return result
 
@@ -762,10 +712,11 @@ def main(argv=None):
         print(f"{backend}:")
         env, tf_threads = single_thread_settings(backend) if args.threads == 1 else ({}, None)
         names = list(methods)
-        if args.fused_bn and backend == "tensorflow":
-            names += ["bare-fusedbn"] + [m + FUSED_SUFFIX for m in methods
-                                         if m not in ("bare", "bare-fusedbn")
-                                         and not m.endswith(FUSED_SUFFIX)]
+        if args.keras_bn and backend == "tensorflow":
+            unfused = [BARE_KERAS_BN] + [m + KERAS_BN_SUFFIX for m in methods
+                                         if m not in ("bare", BARE_KERAS_BN)
+                                         and not m.endswith(KERAS_BN_SUFFIX)]
+            names += [n for n in unfused if n not in names]
         results.append(measure_backend(backend, names, args, env_extra=env,
                                        tf_threads=tf_threads))
     torch_results = []
