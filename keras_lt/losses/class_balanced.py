@@ -111,9 +111,7 @@ class ClassBalancedLoss(LongTailLoss):
         self.loss_type = validate_choice(loss_type, LOSS_TYPES, "loss_type")
         self.gamma = validate_non_negative(gamma, "gamma")
         self.normalize_by_weights = bool(normalize_by_weights)
-        self._add_state_variable(
-            "class_weights", effective_number_weights(self.class_counts, self.beta)
-        )
+        self._add_class_weights(effective_number_weights(self.class_counts, self.beta))
 
     def compute(self, labels, logits):
         onehot = ops.one_hot(labels, self.num_classes, dtype="float32")

@@ -9,7 +9,7 @@ from keras_lt.losses.long_tail_loss import _to_list
 from keras_lt.losses.long_tail_loss import focal_modulator
 from keras_lt.losses.long_tail_loss import log_one_minus_softmax_prob
 from keras_lt.losses.long_tail_loss import softmax_cross_entropy
-from keras_lt.losses.long_tail_loss import validate_class_weights
+from keras_lt.losses.long_tail_loss import resolve_class_weights
 
 
 def softmax_focal_terms(onehot, logits, gamma):
@@ -76,10 +76,7 @@ class FocalLoss(LongTailLoss):
         name="focal_loss",
         dtype=None,
     ):
-        weights = None
-        if class_weights is not None:
-            weights = validate_class_weights(class_weights, num_classes)
-            num_classes = weights.size
+        weights, num_classes = resolve_class_weights(class_weights, num_classes)
         super().__init__(
             num_classes=num_classes, reduction=reduction, name=name, dtype=dtype
         )
@@ -88,10 +85,7 @@ class FocalLoss(LongTailLoss):
         self._initial_class_weights = weights
         self.class_weights = None
         if self.num_classes is not None:
-            self._add_state_variable(
-                "class_weights",
-                weights if weights is not None else [1.0] * self.num_classes,
-            )
+            self._add_class_weights(weights)
 
     def compute(self, labels, logits):
         num_classes = self.num_classes or logits.shape[-1] or ops.shape(logits)[-1]

@@ -139,9 +139,8 @@ class IBLoss(LongTailLoss):
         self.gamma = validate_non_negative(gamma, "gamma")
         self.start_active = bool(start_active)
         self.stop_factor_gradient = bool(stop_factor_gradient)
-        self._add_state_variable(
-            "class_weights",
-            ib_class_weights(self.class_counts, self.weighting, self.beta),
+        self._add_class_weights(
+            ib_class_weights(self.class_counts, self.weighting, self.beta)
         )
         self._add_state_variable("ib_active", 1.0 if self.start_active else 0.0)
 

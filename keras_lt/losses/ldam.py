@@ -10,7 +10,7 @@ from keras_lt.losses.class_weights import validate_positive
 from keras_lt.losses.long_tail_loss import LongTailLoss
 from keras_lt.losses.long_tail_loss import _to_list
 from keras_lt.losses.long_tail_loss import softmax_cross_entropy
-from keras_lt.losses.long_tail_loss import validate_class_weights
+from keras_lt.losses.long_tail_loss import resolve_class_weights
 
 
 def ldam_margins(class_counts, max_margin=0.5):
@@ -94,18 +94,11 @@ class LDAMLoss(LongTailLoss):
         self.max_margin = validate_non_negative(max_margin, "max_margin")
         self.scale = validate_positive(scale, "scale")
         self.normalize_by_weights = bool(normalize_by_weights)
-        self._initial_class_weights = None
-        if class_weights is not None:
-            self._initial_class_weights = validate_class_weights(
-                class_weights, self.num_classes
-            )
-        self.margins = ldam_margins(self.class_counts, self.max_margin)
-        self._add_state_variable(
-            "class_weights",
-            self._initial_class_weights
-            if self._initial_class_weights is not None
-            else np.ones(self.num_classes),
+        self._initial_class_weights, _ = resolve_class_weights(
+            class_weights, self.num_classes
         )
+        self.margins = ldam_margins(self.class_counts, self.max_margin)
+        self._add_class_weights(self._initial_class_weights)
 
     def compute(self, labels, logits):
         onehot = ops.one_hot(labels, self.num_classes, dtype="float32")

@@ -113,6 +113,19 @@ def validate_class_weights(class_weights, num_classes=None, name="class_weights"
     return weights
 
 
+def resolve_class_weights(class_weights, num_classes=None):
+    """`(weights, num_classes)` for a loss's optional `class_weights` argument.
+
+    `(None, num_classes)` when `class_weights` is None; otherwise the weights
+    validated by `validate_class_weights` (against `num_classes` when given)
+    and their length, which then fixes the number of classes.
+    """
+    if class_weights is None:
+        return None, num_classes
+    weights = validate_class_weights(class_weights, num_classes)
+    return weights, weights.size
+
+
 def validate_num_classes(num_classes, name="num_classes"):
     if isinstance(num_classes, bool) or not float(num_classes).is_integer():
         raise ValueError(f"`{name}` must be a positive integer, got {num_classes!r}.")
@@ -249,6 +262,18 @@ class LongTailLoss(keras.losses.Loss):
         setattr(self, attribute, variable)
         self._state_variable_names.append(attribute)
         return variable
+
+    def _add_class_weights(self, weights=None):
+        """Creates the state variable `class_weights` `[C]`: `weights`, or ones.
+
+        `weights` must already be validated (`resolve_class_weights`) or
+        computed from the counts (`effective_number_weights`, ...); None gives
+        all ones (the plain loss until a callback such as DRW assigns
+        weights). Needs `num_classes`.
+        """
+        if weights is None:
+            weights = np.ones(self.num_classes)
+        return self._add_state_variable("class_weights", weights)
 
     @property
     def state_variables(self):

@@ -6,7 +6,7 @@ from keras_lt.api_export import keras_lt_export
 from keras_lt.losses.long_tail_loss import LongTailLoss
 from keras_lt.losses.long_tail_loss import _to_list
 from keras_lt.losses.long_tail_loss import softmax_cross_entropy
-from keras_lt.losses.long_tail_loss import validate_class_weights
+from keras_lt.losses.long_tail_loss import resolve_class_weights
 
 
 @keras_lt_export("WeightedCrossEntropy")
@@ -78,19 +78,13 @@ class WeightedCrossEntropy(LongTailLoss):
                 "WeightedCrossEntropy needs `class_weights` or `num_classes` "
                 "(the size of its `class_weights` variable)."
             )
-        weights = None
-        if class_weights is not None:
-            weights = validate_class_weights(class_weights, num_classes)
-            num_classes = weights.size
+        weights, num_classes = resolve_class_weights(class_weights, num_classes)
         super().__init__(
             num_classes=num_classes, reduction=reduction, name=name, dtype=dtype
         )
         self._initial_class_weights = weights
         self.normalize_by_weights = bool(normalize_by_weights)
-        self._add_state_variable(
-            "class_weights",
-            weights if weights is not None else [1.0] * self.num_classes,
-        )
+        self._add_class_weights(weights)
 
     def compute(self, labels, logits):
         onehot = ops.one_hot(labels, self.num_classes, dtype="float32")
