@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.calibration.constant_weight import add_constant_weight
 from keras_lt.calibration.tau_normalization import _validate_tau
 from keras_lt.losses.class_weights import validate_class_counts
 
@@ -24,14 +25,8 @@ class ScaledLogitsClassifier(keras.Model):
 
     def __init__(self, model, scale, **kwargs):
         super().__init__(**kwargs)
-        scale = np.asarray(scale, dtype="float32")
-        if scale.ndim != 1:
-            raise ValueError(f"`scale` must be 1-D [C], got shape {scale.shape}.")
         self.model = model
-        self.scale = self.add_weight(
-            shape=scale.shape, initializer=keras.initializers.Constant(scale),
-            trainable=False, name="scale",
-        )
+        self.scale = add_constant_weight(self, "scale", scale, 1, "1-D [C]")
         self.built = True  # all weights exist; the wrapped model is built
 
     def call(self, x):

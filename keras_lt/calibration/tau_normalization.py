@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.calibration.constant_weight import add_constant_weight
 from keras_lt.calibration.features import feature_extractor
 from keras_lt.calibration.features import features_of
 from keras_lt.calibration.features import find_head
@@ -35,25 +36,15 @@ class LinearHeadClassifier(keras.Model):
 
     def __init__(self, features, kernel, bias=None, **kwargs):
         super().__init__(**kwargs)
-        kernel = np.asarray(kernel, dtype="float32")
-        if kernel.ndim != 2:
-            raise ValueError(f"`kernel` must be [D, C], got shape {kernel.shape}.")
         self.features = features
-        self.kernel = self.add_weight(
-            shape=kernel.shape, initializer=keras.initializers.Constant(kernel),
-            trainable=False, name="kernel",
-        )
+        self.kernel = add_constant_weight(self, "kernel", kernel, 2, "[D, C]")
         self.bias = None
         if bias is not None:
+            classes = self.kernel.shape[1]
             bias = np.asarray(bias, dtype="float32")
-            if bias.shape != (kernel.shape[1],):
-                raise ValueError(
-                    f"`bias` must have shape ({kernel.shape[1]},), got {bias.shape}."
-                )
-            self.bias = self.add_weight(
-                shape=bias.shape, initializer=keras.initializers.Constant(bias),
-                trainable=False, name="bias",
-            )
+            if bias.shape != (classes,):
+                raise ValueError(f"`bias` must have shape ({classes},), got {bias.shape}.")
+            self.bias = add_constant_weight(self, "bias", bias)
         self.built = True  # all weights exist; the features model is built
 
     def call(self, x):
