@@ -53,6 +53,10 @@ def add_train_arguments(parser, dataset=None):
     hp.add_argument("--max-margin", type=float, help="LDAM largest margin (0.5)")
     hp.add_argument("--scale", type=float, help="LDAM logit scale s (30)")
     hp.add_argument("--mfw-beta", type=float, help="MFW weight softness (2.0 exp, 0.01 step)")
+    hp.add_argument("--mfw-layer",
+                    help="backbone block after which MFW mixes features (stage1; "
+                    "stem, stage1, stage2, stage3 on the CIFAR ResNets, up to stage4 on "
+                    "ResNet-18/50)")
     hp.add_argument("--drw-epoch", type=int,
                     help="epoch at which deferred re-weighting starts (the main LR decay, "
                     "160 of 200 on CIFAR; 80%% of the epochs for mfw-drw)")
@@ -100,8 +104,8 @@ def _float_list(text):
 
 _CONFIG_FIELDS = (
     "method", "data_dir", "imbalance", "ratio", "minority_fraction", "beta", "gamma", "alpha",
-    "max_margin", "scale", "mfw_beta", "drw_epoch", "phase_epoch", "epochs", "batch_size", "lr",
-    "warmup_epochs", "milestones", "lr_factors", "weight_decay", "backbone",
+    "max_margin", "scale", "mfw_beta", "mfw_layer", "drw_epoch", "phase_epoch", "epochs",
+    "batch_size", "lr", "warmup_epochs", "milestones", "lr_factors", "weight_decay", "backbone",
     "seed", "strategy", "output_dir", "run_name", "monitor",
 )
 

@@ -118,6 +118,33 @@ def dataset_defaults(dataset):
         ) from None
 
 
+def backbone_blocks(backbone):
+    """Names of the blocks of a backbone after which MFW can mix features.
+
+    The named blocks before the pooling of `keras_lt.models`' backbones (and
+    of the digits `small_cnn`): "stem", "stage1", ..., the last stage. These
+    are the "groups of convolutions" of Ye, Zhan, Chao (ICCV 2021, Table 5),
+    who tried MFW after each of them (the stem being the first group).
+
+        small_cnn                       stem, stage1, stage2
+        resnet20/32/44/56/110 (CIFAR)   stem, stage1, stage2, stage3
+        resnet18, resnet50              stem, stage1, stage2, stage3, stage4
+    """
+    import re
+
+    if backbone == "small_cnn":
+        return ("stem", "stage1", "stage2")
+    match = re.fullmatch(r"resnet(\d+)", str(backbone))
+    if match and int(match.group(1)) in (18, 50):
+        return ("stem", "stage1", "stage2", "stage3", "stage4")
+    if match:
+        return ("stem", "stage1", "stage2", "stage3")
+    raise ValueError(
+        f"Unknown backbone {backbone!r}: use 'small_cnn', 'resnet20', 'resnet32', "
+        "'resnet44', 'resnet56', 'resnet110' (CIFAR), 'resnet18' or 'resnet50'."
+    )
+
+
 def scale_epoch(epoch, epochs, full_epochs):
     """Maps `epoch` of a `full_epochs` schedule onto an `epochs` one (rounded,
     `keras_lt.schedules.scale_milestones`'s rule)."""
@@ -156,6 +183,8 @@ class TrainConfig:
         alpha: IB alpha (ib*) or the Beta(alpha, alpha) of MFW (mfw*).
         max_margin, scale: LDAM's largest margin and logit scale.
         mfw_beta: softness of MFW's class weight s(n) (2.0 exp, 0.01 step).
+        mfw_layer: the backbone block after which MFW mixes features
+            ("stage1", the paper's default; one of `backbone_blocks(backbone)`).
         drw_epoch: epoch (0-based, in `epochs`) at which DRW starts.
         phase_epoch: epoch at which IB switches on, or CDT's gamma does
             (only on datasets with `cdt_delay`).
@@ -174,6 +203,7 @@ class TrainConfig:
     max_margin: Optional[float] = None
     scale: Optional[float] = None
     mfw_beta: Optional[float] = None
+    mfw_layer: Optional[str] = None
     drw_epoch: Optional[int] = None
     phase_epoch: Optional[int] = None
     # Network and schedule.
@@ -233,6 +263,14 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (int(value) != value or value < 1):
                 raise ValueError(f"`{name}` must be a positive integer, got {value}.")
+        if self.mfw_layer is not None:
+            backbone = self.backbone or d.backbone
+            blocks = backbone_blocks(backbone)
+            if self.mfw_layer not in blocks:
+                raise ValueError(
+                    f"`mfw_layer` {self.mfw_layer!r} is not a block of {backbone}; "
+                    f"MFW can mix after one of: {', '.join(blocks)}."
+                )
         if self.milestones is not None and self.lr_factors is not None:
             if len(self.milestones) != len(self.lr_factors):
                 raise ValueError(

@@ -176,7 +176,7 @@ def build_model(config, method, data):
     weakening = None
     if method.feature_weakening:
         weakening = dict(class_counts=data.counts, alpha=config.alpha, scale=config.mfw_beta,
-                         after="stage1")
+                         after=config.mfw_layer)
     return models.build_model(
         backbone,
         num_classes=data.num_classes,

@@ -20,7 +20,7 @@ weakens major-class features. Defaults follow the papers
     ib-cb      CE, then IB with CB weights   dense       IB from 100/200
     ib-focal   CE, then IB with focal        dense       IB from 100/200
     cdt        class-dependent temperatures  dense       gamma per dataset
-    mfw        CE                            dense       feature weakening
+    mfw        CE                            dense       feature weakening (after stage1)
     mfw-drw    CE + DRW                      dense       weakening, DRW at 80%
 
 Papers: Cui et al. 2019 (CB), Cao et al. 2019 (LDAM, DRW), Park et al. 2021
@@ -42,6 +42,9 @@ IB_ALPHA = 1000.0
 IB_START = 0.5  # IB from epoch 100 of 200 (Park et al. sec. 5)
 MFW_ALPHA = 2.0  # Beta(alpha, alpha) of Ye, Zhan, Chao 2021 sec. 4
 MFW_BETA = {"exp": 2.0, "natural": 2.0, "step": 0.01}
+# "After the second group of convolutions" (sec. 5.1), the stem being the
+# first: the first residual stage. Table 5 tries every group.
+MFW_LAYER = "stage1"
 MFW_DRW_START = 0.8  # "DRW after training 80% of epochs"
 
 
@@ -95,6 +98,7 @@ class Method:
         if self.feature_weakening:
             defaults["alpha"] = MFW_ALPHA
             defaults["mfw_beta"] = MFW_BETA[config.imbalance]
+            defaults["mfw_layer"] = MFW_LAYER
         if self.drw:
             defaults["drw_epoch"] = (
                 int(round(MFW_DRW_START * epochs)) if self.feature_weakening
@@ -171,8 +175,11 @@ class Method:
 
 
 ALL_HYPERPARAMETERS = (
-    "beta", "gamma", "alpha", "max_margin", "scale", "mfw_beta", "drw_epoch", "phase_epoch",
+    "beta", "gamma", "alpha", "max_margin", "scale", "mfw_beta", "mfw_layer", "drw_epoch",
+    "phase_epoch",
 )
+
+_MFW = ("alpha", "mfw_beta", "mfw_layer")
 
 _DRW = ("beta", "drw_epoch")
 
@@ -209,10 +216,10 @@ METHODS = {
                summary="IB with a focal second phase (gamma 1)"),
         Method("cdt", "cdt", hyperparameters=("gamma", "phase_epoch"),
                summary="class-dependent temperatures (gamma per dataset)"),
-        Method("mfw", "ce", feature_weakening=True, hyperparameters=("alpha", "mfw_beta"),
-               summary="major feature weakening after the first residual stage"),
+        Method("mfw", "ce", feature_weakening=True, hyperparameters=_MFW,
+               summary="major feature weakening (after the first residual stage by default)"),
         Method("mfw-drw", "ce", feature_weakening=True, drw=True,
-               hyperparameters=("alpha", "mfw_beta") + _DRW,
+               hyperparameters=_MFW + _DRW,
                summary="major feature weakening + DRW after 80% of the epochs"),
     ]
 }

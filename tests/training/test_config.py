@@ -75,6 +75,7 @@ def test_json_round_trip(tmp_path):
         (dict(dataset="inaturalist2018", ratio=10.0), "--ratio does not apply"),
         (dict(dataset="cifar10", imbalance="natural"), "not naturally"),
         (dict(dataset="cifar10", milestones=[10]), "needs --lr-factors"),
+        (dict(method="erm", mfw_layer="stage1"), "does not use `mfw_layer`"),
     ],
 )
 def test_clear_errors(kwargs, message):
@@ -85,3 +86,54 @@ def test_clear_errors(kwargs, message):
 def test_from_dict_rejects_unknown_settings():
     with pytest.raises(ValueError, match="Unknown TrainConfig settings"):
         TrainConfig.from_dict({"dataset": "digits", "learning_rate": 0.1})
+
+
+def test_mfw_layer_round_trips_and_defaults_to_the_papers_stage():
+    # Default: after the first residual stage ("after the second group of
+    # convolutions", Ye, Zhan, Chao 2021 sec. 5.1).
+    assert TrainConfig(dataset="cifar10", method="mfw").resolve().mfw_layer == "stage1"
+    assert TrainConfig(dataset="cifar10", method="erm").resolve().mfw_layer is None
+    c = TrainConfig(dataset="cifar10", method="mfw-drw", mfw_layer="stage3", epochs=10).resolve()
+    assert c.mfw_layer == "stage3" and c.resolve() == c
+    assert json.loads(c.to_json())["mfw_layer"] == "stage3"
+    assert TrainConfig.from_json(c.to_json()) == c
+    # A config.json written before the field existed still loads and resolves.
+    old = {k: v for k, v in c.to_dict().items() if k != "mfw_layer"}
+    assert TrainConfig.from_dict(old).resolve().mfw_layer == "stage1"
+
+
+@pytest.mark.parametrize("backbone, bad, choices", [
+    ("resnet32", "stage4", "stem, stage1, stage2, stage3"),
+    ("resnet18", "pool", "stem, stage1, stage2, stage3, stage4"),
+    ("small_cnn", "stage3", "stem, stage1, stage2"),
+])
+def test_a_bad_mfw_layer_names_the_backbones_blocks(backbone, bad, choices):
+    with pytest.raises(ValueError) as error:
+        TrainConfig(dataset="cifar10", method="mfw", backbone=backbone, mfw_layer=bad).resolve()
+    assert repr(bad) in str(error.value) and backbone in str(error.value)
+    assert choices in str(error.value)
+
+
+def test_backbone_blocks_are_the_built_backbones_blocks():
+    from keras_lt.models import build_backbone
+    from keras_lt.models.resnet50 import _BLOCK_ENDS
+    from keras_lt.training.config import backbone_blocks
+    from keras_lt.training.small_cnn import small_cnn
+
+    def blocks(model):
+        return tuple(layer.name for layer in model.layers if layer.name != "pool")
+
+    assert backbone_blocks("small_cnn") == blocks(small_cnn((8, 8, 1)))
+    assert backbone_blocks("resnet20") == blocks(build_backbone("resnet20"))
+    assert backbone_blocks("resnet18") == blocks(build_backbone("resnet18", (32, 32, 3)))
+    assert backbone_blocks("resnet50") == tuple(name for name, _ in _BLOCK_ENDS)
+    with pytest.raises(ValueError, match="Unknown backbone"):
+        backbone_blocks("vgg16")
+
+
+def test_mfw_layer_on_the_command_line():
+    from keras_lt.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(
+        ["train", "cifar10", "--method", "mfw", "--mfw-layer", "stage2", "--dry-run"])
+    assert config_from_args(args).resolve().mfw_layer == "stage2"

@@ -10,7 +10,7 @@ from keras_lt.tuning.class_balanced_hypermodel import ClassBalancedHyperModel
 from keras_lt.tuning.hypermodels import make_hypermodel
 from keras_lt.tuning.ib_hypermodel import IBHyperModel
 from keras_lt.tuning.ldam_hypermodel import LDAMHyperModel
-from keras_lt.tuning.mfw_hypermodel import MFWHyperModel, layer_is_configurable
+from keras_lt.tuning.mfw_hypermodel import MFWHyperModel
 from keras_lt.tuning.tau_hypermodel import TauHyperModel, tune_tau
 
 from .helpers import digits_config
@@ -150,19 +150,37 @@ def test_mfw_defaults_alpha_and_layer(digits_search_data):
     hm = MFWHyperModel(digits_search_data, digits_config())
     space = declared(hm)
     assert space["alpha"] == [0.5, 1.0, 2.0, 4.0]
-    if layer_is_configurable():
-        assert space["mfw_layer"] == ["stem", "stage1", "stage2"]
-    else:
-        # The retrain could not use another layer: only the paper's default.
-        assert space["mfw_layer"] == ["stage1"]
-        with pytest.raises(ValueError, match="mfw_layer"):
-            MFWHyperModel(digits_search_data, digits_config(),
-                          search_space={"mfw_layer": ["stem", "stage1"]})
+    # Table 5 of Ye, Zhan, Chao: after each group of convolutions (small_cnn: 3).
+    assert space["mfw_layer"] == ["stem", "stage1", "stage2"]
     hp = kt.HyperParameters()
     hp.Fixed("alpha", 4.0)
+    hp.Fixed("mfw_layer", "stage2")
+    values = hm.values(hp)
+    assert values == {"alpha": 4.0, "mfw_layer": "stage2"}
+    config = hm.trial_config(values)
+    assert (config.method, config.alpha, config.mfw_layer) == ("mfw", 4.0, "stage2")
     model = hm.build(hp)
     assert model.feature_weakening.get_config()["alpha"] == 4.0
-    assert model.feature_weakening.get_config()["after"] == "stage1"
+    assert model.feature_weakening.get_config()["after"] == "stage2"
+    # Pinned to the paper's layer: alpha alone is searched.
+    hp = kt.HyperParameters()
+    hp.Fixed("mfw_layer", "stage1")
+    assert hm.values(hp)["mfw_layer"] == "stage1"
+
+
+def test_mfw_layer_space_is_validated_against_the_backbone(digits_search_data):
+    from keras_lt.training.config import TrainConfig
+
+    cifar = MFWHyperModel(digits_search_data, TrainConfig(dataset="cifar10", epochs=2))
+    assert cifar.space["mfw_layer"] == ("stem", "stage1", "stage2", "stage3")
+    narrow = MFWHyperModel(digits_search_data, digits_config(),
+                           search_space={"mfw_layer": ["stage1", "stage2"]})
+    assert declared(narrow)["mfw_layer"] == ["stage1", "stage2"]
+    with pytest.raises(ValueError, match="stem, stage1, stage2; got .'stage3'."):
+        MFWHyperModel(digits_search_data, digits_config(),
+                      search_space={"mfw_layer": ["stage3"]})
+    with pytest.raises(ValueError, match="hp.Fixed"):
+        MFWHyperModel(digits_search_data, digits_config(method="mfw", mfw_layer="stem"))
 
 
 def test_search_space_overrides_and_validation(digits_search_data):
