@@ -148,3 +148,60 @@ def test_resnet_trains_like_keras_batch_normalization_and_round_trips(tmp_path, 
     assert any(isinstance(layer, FusedBatchNormalization) for layer in loaded._flatten_layers())
     np.testing.assert_allclose(loaded.predict(x, verbose=0), fused_model.predict(x, verbose=0),
                                atol=1e-5)
+
+
+MIRRORED_SCRIPT = """
+import os
+os.environ["KERAS_BACKEND"] = "tensorflow"
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+import numpy as np
+from keras_lt.models import FusedBatchNormalization
+
+rng = np.random.default_rng(0)
+x = rng.normal(1.0, 2.0, (32, 6, 6, 3)).astype("float32")
+y = rng.integers(0, 4, 32)
+
+def run(bn_class, seed_weights=None):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = keras.Sequential([
+            keras.Input((6, 6, 3)),
+            keras.layers.Conv2D(5, 3, use_bias=False),
+            bn_class(momentum=0.9, epsilon=1e-5),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(4),
+        ])
+        if seed_weights is not None:
+            model.set_weights(seed_weights)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=False,
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    return model
+
+keras.utils.set_random_seed(1)
+start = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Conv2D(5, 3, use_bias=False),
+                          keras.layers.BatchNormalization(), keras.layers.GlobalAveragePooling2D(),
+                          keras.layers.Dense(4)]).get_weights()
+a = run(FusedBatchNormalization, start).get_weights()
+b = run(keras.layers.BatchNormalization, start).get_weights()
+for u, v in zip(a, b):
+    np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-5)
+assert not np.allclose(a[3], start[3])  # the moving mean was updated under the strategy
+print("OK")
+"""
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute")
+def test_mirrored_strategy_matches_keras_batch_normalization():
+    """Under MirroredStrategy on two logical CPUs (each replica normalises its
+    half of the batch), training equals Keras's layer: weights and moving stats."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True,
+                            text=True, env=env, timeout=600)
+    assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr[-4000:]
