@@ -2,6 +2,8 @@
 
     load_long_tailed("cifar10", data_dir=..., imbalance="exp", ratio=100)
         -> LongTailedData(train, test, val, counts, class_names, ...)
+    load_long_tailed(..., with_test=False)      the same training split; the
+        test split is neither listed nor read (test=None), for searches
     ArrayDataset(train, batch_size=128, balanced=False, seed=0)    any backend
       + cifar_augmentation() in the model (on the device)
     make_tf_dataset(train, augment="cifar", balanced=False, seed=0)  tf.data

@@ -33,7 +33,8 @@ class LongTailedData:
     Attributes:
         train: the (imbalanced) training split, `LabeledArrays`, or
             `LabeledFiles` for iNaturalist.
-        test: the balanced test split (same type).
+        test: the balanced test split (same type), or None when loaded
+            `with_test=False`.
         val: the balanced validation split held out from `train`, or None.
         counts: int64 per-class counts of `train` (after the validation
             split): the class counts every loss and callback takes.
@@ -55,29 +56,33 @@ class LongTailedData:
         return len(self.class_names)
 
 
-def _folder_root(data_dir, name):
+def _folder_root(data_dir, name, with_test=True):
+    splits = ("train", "test") if with_test else ("train",)
     data_dir = os.fspath(data_dir)
     for root in (data_dir, os.path.join(data_dir, name)):
-        if os.path.isdir(os.path.join(root, "train")) and os.path.isdir(os.path.join(root, "test")):
+        if all(os.path.isdir(os.path.join(root, split)) for split in splits):
             return root
+    expected = " and ".join(f"{split}/<class>/" for split in splits)
     raise ValueError(
         f"{data_dir!r} is not an image-folder copy of {name}: expected "
-        f"train/<class>/ and test/<class>/ sub-folders in it (or in {name}/ inside it)."
+        f"{expected} sub-folder{'s' if with_test else ''} in it (or in {name}/ inside it)."
     )
 
 
-def _load_source(dataset, data_dir, tfds_data_dir, download, image_size):
-    """Returns (train, test, source description)."""
+def _load_source(dataset, data_dir, tfds_data_dir, download, image_size, with_test=True):
+    """Returns (train, test, source description); test is None without `with_test`,
+    and then the source's test split is neither listed nor read."""
     if dataset in ("cifar10", "cifar100"):
         if data_dir is not None:
-            root = _folder_root(data_dir, dataset)
+            root = _folder_root(data_dir, dataset, with_test)
             train = load_image_folder(os.path.join(root, "train"), image_size=image_size)
-            test = load_image_folder(
-                os.path.join(root, "test"), image_size=image_size, class_names=train.class_names
-            )
+            test = None
+            if with_test:
+                test = load_image_folder(os.path.join(root, "test"), image_size=image_size,
+                                         class_names=train.class_names)
             return train, test, f"image folder {root}"
         train = load_tfds(dataset, "train", tfds_data_dir, download)
-        test = load_tfds(dataset, "test", tfds_data_dir, download)
+        test = load_tfds(dataset, "test", tfds_data_dir, download) if with_test else None
         return train, test, "tensorflow-datasets"
     if dataset == "tiny_imagenet":
         if data_dir is None:
@@ -87,11 +92,13 @@ def _load_source(dataset, data_dir, tfds_data_dir, download, image_size):
                 "data_dir=<folder> (or --data-dir)."
             )
         train = load_tiny_imagenet(data_dir, "train")
-        test = load_tiny_imagenet(data_dir, "val")
+        test = load_tiny_imagenet(data_dir, "val") if with_test else None
         return train, test, f"Tiny-ImageNet folder {data_dir}"
     if dataset == "digits":
+        # One in-memory array split by a seed: without `with_test` the
+        # held-out images are dropped unused.
         train, test = load_digits_split()
-        return train, test, "scikit-learn digits"
+        return train, test if with_test else None, "scikit-learn digits"
     if dataset == "inaturalist2018":
         if data_dir is None:
             raise DatasetUnavailableError(
@@ -101,7 +108,7 @@ def _load_source(dataset, data_dir, tfds_data_dir, download, image_size):
                 "keras_lt.data.load_tfds_dataset."
             )
         train = list_inaturalist2018(data_dir, "train")
-        test = list_inaturalist2018(data_dir, "val")
+        test = list_inaturalist2018(data_dir, "val") if with_test else None
         return train, test, f"iNaturalist 2018 files {data_dir}"
     raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
 
@@ -118,6 +125,7 @@ def load_long_tailed(
     tfds_data_dir=None,
     download=True,
     image_size=None,
+    with_test=True,
 ):
     """Loads a data set and makes its training split long-tailed (or step).
 
@@ -140,6 +148,12 @@ def load_long_tailed(
             `balanced_validation_split`.
         tfds_data_dir, download: passed to tensorflow-datasets.
         image_size: resize image-folder images to `(height, width)`.
+        with_test: False loads the training side only: the source's test
+            split is neither listed nor read (an image folder needs no
+            test/ sub-folder) and `test` is None. The training split, its
+            indices and the validation split are the same as with the test
+            split. This is what a hyper-parameter search may see
+            (`keras_lt.tuning.load_search_data`).
 
     Returns:
         `LongTailedData(train, test, val, counts, class_names, train_indices, info)`.
@@ -162,7 +176,8 @@ def load_long_tailed(
             f"{dataset} is long-tailed already; use imbalance=None (or 'auto'), "
             f"not {imbalance!r}."
         )
-    train, test, source = _load_source(dataset, data_dir, tfds_data_dir, download, image_size)
+    train, test, source = _load_source(dataset, data_dir, tfds_data_dir, download, image_size,
+                                       with_test)
     indices = np.arange(len(train), dtype=np.int64)
     if imbalance is not None:
         indices, _ = make_imbalanced(
@@ -191,7 +206,7 @@ def load_long_tailed(
         "seed": seed,
         "validation_per_class": int(validation_per_class or 0),
         "num_train": len(train),
-        "num_test": len(test),
+        "num_test": None if test is None else len(test),
     }
     return LongTailedData(
         train=train,

@@ -66,8 +66,14 @@ def _log(config, message):
 # ---------------------------------------------------------------- data
 
 
-def load_data(config):
-    """The `keras_lt.data.LongTailedData` of a resolved config."""
+def load_data(config, **options):
+    """The `keras_lt.data.LongTailedData` of a resolved config.
+
+    `options` are further arguments of `keras_lt.data.load_long_tailed`: the
+    hyper-parameter search (`keras_lt.tuning.load_search_data`) passes
+    `with_test=False` and `validation_per_class=K`, so its training split is
+    made by this same call.
+    """
     from keras_lt.data import load_long_tailed
 
     if config.data_dir is not None and not os.path.isdir(config.data_dir):
@@ -80,6 +86,7 @@ def load_data(config):
         ratio=config.ratio if config.ratio is not None else 1.0,
         minority_fraction=config.minority_fraction,
         seed=config.seed,
+        **options,
     )
 
 

@@ -6,10 +6,10 @@ training samples per class as a balanced validation split (K = 3 on CIFAR,
 whole training set and report on the test set.
 
 `load_search_data(config)` builds exactly the long-tailed training split
-that `keras_lt.training.experiment.load_data(config)` builds (same source,
-same `make_imbalanced` call and seed), from the source's *training* split
-only: the test split is neither listed nor read, so a search cannot peek
-at it. It then splits off the balanced validation part:
+that `keras_lt.training.experiment.load_data(config)` builds, with that same
+call and `keras_lt.data.load_long_tailed(..., with_test=False)`: the source's
+test split is neither listed nor read, so a search cannot peek at it. It
+then splits off the balanced validation part (`validation_per_class=K`):
 
     full training split (n_c per class)
       -> val   = K samples of every class with more than K   (balanced)
@@ -19,7 +19,6 @@ and `train.counts() + val.counts()` equals the retrain's class counts.
 """
 
 import dataclasses
-import os
 
 import numpy as np
 
@@ -66,54 +65,12 @@ class SearchData:
         return self.counts + self.val.counts()
 
 
-def _train_folder(data_dir, dataset):
-    # Same layout as keras_lt.data.load_long_tailed's image folders, but only
-    # the train/ side is looked at.
-    data_dir = os.fspath(data_dir)
-    for root in (data_dir, os.path.join(data_dir, dataset)):
-        if os.path.isdir(os.path.join(root, "train")):
-            return os.path.join(root, "train")
-    raise ValueError(
-        f"{data_dir!r} is not an image-folder copy of {dataset}: expected a "
-        f"train/<class>/ sub-folder in it (or in {dataset}/ inside it)."
-    )
-
-
-def load_training_split(dataset, data_dir=None, image_size=None):
-    """The source's full training split (before imbalance), never its test split.
-
-    Returns `(split, source description)`, the training half of what
-    `keras_lt.data.load_long_tailed` loads for `dataset`.
-    """
-    from keras_lt import data as lt_data
-
-    if dataset in ("cifar10", "cifar100"):
-        if data_dir is not None:
-            folder = _train_folder(data_dir, dataset)
-            split = lt_data.load_image_folder(folder, image_size=image_size)
-            return split, f"image folder {os.path.dirname(folder)}"
-        return lt_data.load_tfds(dataset, "train"), "tensorflow-datasets"
-    if dataset == "tiny_imagenet":
-        if data_dir is None:
-            raise lt_data.DatasetUnavailableError(
-                "Tiny-ImageNet needs data_dir=<tiny-imagenet-200 folder> (or --data-dir)."
-            )
-        return lt_data.load_tiny_imagenet(data_dir, "train"), f"Tiny-ImageNet folder {data_dir}"
-    if dataset == "digits":
-        # Digits has no file per split: the held-out test images are a seeded
-        # subset of one in-memory array, dropped here without being used.
-        return lt_data.load_digits_split()[0], "scikit-learn digits"
-    if dataset == "inaturalist2018":
-        if data_dir is None:
-            raise lt_data.DatasetUnavailableError(
-                "iNaturalist 2018 needs data_dir=<folder with train2018.json> (or --data-dir)."
-            )
-        return lt_data.list_inaturalist2018(data_dir, "train"), f"iNaturalist 2018 files {data_dir}"
-    raise ValueError(f"Unknown dataset {dataset!r}; expected one of {lt_data.DATASETS}.")
-
-
 def load_search_data(config, val_per_class=None, small_classes="train_only"):
     """The training split of a resolved `TrainConfig`, split for the search.
+
+    The retrain's own loader, `keras_lt.training.experiment.load_data`
+    (`keras_lt.data.load_long_tailed`), with `with_test=False` (the test
+    split is neither listed nor read) and `validation_per_class=K`.
 
     Args:
         config: a `keras_lt.training.config.TrainConfig` (resolved or not):
@@ -126,38 +83,25 @@ def load_search_data(config, val_per_class=None, small_classes="train_only"):
     Returns:
         `SearchData(train, val, counts, class_names, info)`.
     """
-    from keras_lt.data import balanced_validation_split, make_imbalanced
+    from keras_lt.training.experiment import load_data
 
     config = config.resolve()
     k = default_val_per_class(config.dataset) if val_per_class is None else val_per_class
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise ValueError(f"`val_per_class` must be a positive integer, got {val_per_class!r}.")
     k = int(k)
-    train, source = load_training_split(config.dataset, config.data_dir)
-    imbalance = None if config.imbalance == "natural" else config.imbalance
-    # The same call as keras_lt.data.load_long_tailed (and so as the retrain).
-    if imbalance is not None:
-        indices, _ = make_imbalanced(
-            train.y,
-            imbalance,
-            config.ratio if config.ratio is not None else 1.0,
-            config.minority_fraction,
-            config.seed,
-            num_classes=train.num_classes,
-        )
-        train = train.subset(indices)
-    kept, held = balanced_validation_split(train.y, k, config.seed, small_classes)
-    val = train.subset(held)
-    train = train.subset(kept)
+    data = load_data(config, with_test=False, validation_per_class=k,
+                     validation_small_classes=small_classes)
+    assert data.test is None  # the search never holds the test split
     info = {
         "dataset": config.dataset,
-        "source": source,
+        "source": data.info["source"],
         "imbalance": config.imbalance,
         "ratio": config.ratio,
         "seed": config.seed,
         "val_per_class": k,
-        "num_train": len(train),
-        "num_val": len(val),
+        "num_train": len(data.train),
+        "num_val": len(data.val),
     }
-    return SearchData(train=train, val=val, counts=train.counts(),
-                      class_names=list(train.class_names), info=info)
+    return SearchData(train=data.train, val=data.val, counts=data.counts,
+                      class_names=list(data.class_names), info=info)

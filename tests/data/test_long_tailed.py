@@ -1,5 +1,7 @@
 """The one-call loader: sources -> imbalance -> validation split -> counts."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,79 @@ def test_tiny_imagenet(tiny_imagenet_folder):
     data = load_long_tailed("tiny_imagenet", data_dir=tiny_imagenet_folder, ratio=4)
     assert data.counts.tolist() == expected_exp(4, 3, 4)
     assert len(data.test) == 6
+
+
+def _write_cifar_folder(root, train_per_class=20, test_per_class=2):
+    names = [f"c{i}" for i in range(10)]
+    for split, n in (("train", train_per_class), ("test", test_per_class)):
+        for label, name in enumerate(names):
+            for i in range(n):
+                write_image(str(root / "cifar10" / split / name / f"{i:04d}.png"),
+                            class_pattern(label, i))
+
+
+def test_with_test_false_gives_the_same_training_split_from_the_training_files_only(
+        tmp_path, monkeypatch):
+    from keras_lt.data import image_folder
+
+    _write_cifar_folder(tmp_path)
+    options = dict(data_dir=tmp_path, ratio=5, seed=2, validation_per_class=2)
+    full = load_long_tailed("cifar10", **options)
+
+    read = []
+    original_list, original_read = image_folder.list_image_folder, image_folder.read_images
+
+    def listing(directory, *args, **kwargs):
+        read.append(str(directory))
+        return original_list(directory, *args, **kwargs)
+
+    def reading(paths, *args, **kwargs):
+        paths = list(paths)
+        read.extend(map(str, paths))
+        return original_read(paths, *args, **kwargs)
+
+    monkeypatch.setattr(image_folder, "list_image_folder", listing)
+    monkeypatch.setattr(image_folder, "read_images", reading)
+    train_only = load_long_tailed("cifar10", with_test=False, **options)
+    assert read and not [p for p in read if "test" in p.split(os.sep)]
+    assert train_only.test is None and train_only.info["num_test"] is None
+    np.testing.assert_array_equal(train_only.train_indices, full.train_indices)
+    np.testing.assert_array_equal(train_only.counts, full.counts)
+    np.testing.assert_array_equal(train_only.train.x, full.train.x)
+    np.testing.assert_array_equal(train_only.train.y, full.train.y)
+    np.testing.assert_array_equal(train_only.val.x, full.val.x)
+    assert train_only.class_names == full.class_names
+
+    # No test/ folder at all: the training side still loads, the full loader refuses.
+    import shutil
+
+    shutil.rmtree(tmp_path / "cifar10" / "test")
+    again = load_long_tailed("cifar10", with_test=False, **options)
+    np.testing.assert_array_equal(again.train_indices, full.train_indices)
+    with pytest.raises(ValueError, match="test/<class>/"):
+        load_long_tailed("cifar10", **options)
+    with pytest.raises(ValueError, match=r"expected train/<class>/ sub-folder in it"):
+        load_long_tailed("cifar10", data_dir=tmp_path / "nothing", with_test=False)
+
+
+@pytest.mark.parametrize("imbalance", ["exp", "step"])
+def test_with_test_false_digits_same_indices(imbalance):
+    full = load_long_tailed("digits", imbalance=imbalance, ratio=10, seed=1)
+    train_only = load_long_tailed("digits", imbalance=imbalance, ratio=10, seed=1,
+                                  with_test=False)
+    assert train_only.test is None
+    np.testing.assert_array_equal(train_only.train_indices, full.train_indices)
+    np.testing.assert_array_equal(train_only.counts, full.counts)
+    np.testing.assert_array_equal(train_only.train.x, full.train.x)
+
+
+def test_tiny_imagenet_train_only_needs_no_val_folder(tiny_imagenet_folder):
+    import shutil
+
+    full = load_long_tailed("tiny_imagenet", data_dir=tiny_imagenet_folder, ratio=4)
+    shutil.rmtree(os.path.join(tiny_imagenet_folder, "val"))
+    train_only = load_long_tailed("tiny_imagenet", data_dir=tiny_imagenet_folder, ratio=4,
+                                  with_test=False)
+    assert train_only.test is None
+    np.testing.assert_array_equal(train_only.train_indices, full.train_indices)
+    np.testing.assert_array_equal(train_only.counts, full.counts)

@@ -26,6 +26,24 @@ def test_search_data_is_the_retrain_training_split_minus_a_balanced_val(digits_s
     assert sorted(map(bytes, ours)) == sorted(map(bytes, theirs))
 
 
+def test_search_data_is_load_long_taileds_split_without_the_test_split(digits_search_data):
+    # The same training and validation split, image for image and in order,
+    # as keras_lt.data's loader with K held out: one loader, no copy.
+    from keras_lt.data import load_long_tailed
+
+    config = digits_config().resolve()
+    full = load_long_tailed("digits", imbalance=config.imbalance, ratio=config.ratio,
+                            seed=config.seed, validation_per_class=3,
+                            validation_small_classes="train_only")
+    data = digits_search_data
+    np.testing.assert_array_equal(data.counts, full.counts)
+    np.testing.assert_array_equal(data.train.x, full.train.x)
+    np.testing.assert_array_equal(data.train.y, full.train.y)
+    np.testing.assert_array_equal(data.val.x, full.val.x)
+    assert data.class_names == full.class_names
+    assert data.info["source"] == full.info["source"]
+
+
 def test_k_defaults_to_the_papers_values():
     assert default_val_per_class("cifar10") == 3
     assert default_val_per_class("inaturalist2018") == 10
