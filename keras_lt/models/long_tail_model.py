@@ -30,8 +30,20 @@ did not track would be baked into the trace as a constant). Keras's JAX fit
 loop reads that state at the first batch of each epoch, so assign in
 `on_epoch_begin` (or before `fit`). They are also saved with the model's
 weights and restored on loading when the loaded model is compiled with a loss
-that has the same state variables.
+that has the same state variables (same number, same shapes, in order).
+
+Keras's `load_model` compiles the model from its compile config before it
+loads the variables, so a compiled reload gets the state at once. When the
+model has no compiled loss yet (`load_model(..., compile=False)`, or
+`load_weights` before `compile`), the saved values are kept and assigned when
+the model is compiled; a compile with a loss whose state does not match warns
+then. Until then they are also what `save` writes, so a load-and-save without
+compiling keeps them.
 """
+
+import warnings
+
+import numpy as np
 
 import keras
 from keras import ops
@@ -302,8 +314,11 @@ class LongTailModel(backend_steps(), keras.Model):
 
     def save_own_variables(self, store):
         super().save_own_variables(store)
-        for i, variable in enumerate(self.loss_state_variables):
-            store[f"{_LOSS_STATE_PREFIX}{i}"] = variable
+        values = self.loss_state_variables
+        if not values and self._pending_loss_state is not None:
+            values = self._pending_loss_state  # loaded, not compiled yet: keep them
+        for i, value in enumerate(values):
+            store[f"{_LOSS_STATE_PREFIX}{i}"] = value
 
     def load_own_variables(self, store):
         keys = list(store.keys())
@@ -313,23 +328,65 @@ class LongTailModel(backend_steps(), keras.Model):
         saved = [k for k in keys if k.startswith(_LOSS_STATE_PREFIX)]
         if not saved:
             return
-        current = self.loss_state_variables
         saved.sort(key=lambda k: int(k[len(_LOSS_STATE_PREFIX):]))
-        values = [store[k] for k in saved]
-        if len(values) != len(current) or any(
-            tuple(v.shape) != tuple(getattr(s, "shape", ())) for v, s in zip(current, values)
-        ):
-            import warnings
+        # Copies: the store is closed once loading is done.
+        values = [np.array(store[k]) for k in saved]
+        if getattr(self, "loss", None) is None:
+            # No compiled loss to restore into (`load_model(compile=False)`,
+            # `load_weights` before `compile`): keep the values for `compile`.
+            self._pending_loss_state = values
+            return
+        self._pending_loss_state = None
+        self._restore_loss_state(values, stacklevel=3)
 
+    def _restore_loss_state(self, values, stacklevel=2):
+        """Assigns saved loss state to the compiled loss's state variables, or warns."""
+        current = self.loss_state_variables
+        if len(values) != len(current) or any(
+            tuple(v.shape) != tuple(np.shape(s)) for v, s in zip(current, values)
+        ):
+            names = ", ".join(type(loss).__name__ for loss in self._compiled_losses())
             warnings.warn(
-                f"The saved model has {len(values)} loss state variables but "
-                f"'{self.name}' is compiled with a loss that has {len(current)}; "
+                f"The saved model has {len(values)} loss state variables "
+                f"(shapes {[tuple(np.shape(s)) for s in values]}) but '{self.name}' is "
+                f"compiled with a loss that has {len(current)} "
+                f"(shapes {[tuple(v.shape) for v in current]}; {names or 'no loss'}); "
                 "the loss state was not restored.",
-                stacklevel=2,
+                stacklevel=stacklevel + 1,
             )
             return
         for variable, value in zip(current, values):
             variable.assign(value)
+
+    @property
+    def _pending_loss_state(self):
+        return self.__dict__.get("_lt_pending_loss_state")
+
+    @_pending_loss_state.setter
+    def _pending_loss_state(self, values):
+        # Plain numpy arrays, kept out of Keras's attribute tracking.
+        self.__dict__["_lt_pending_loss_state"] = None if values is None else tuple(values)
+
+    def compile(self, *args, **kwargs):
+        """`keras.Model.compile`, then the loss state loaded before compiling.
+
+        A model loaded with `compile=False` (or given `load_weights` before
+        `compile`) holds the saved loss state until it is compiled; it goes
+        into the new loss's state variables here when they match (same
+        number and shapes), with a warning otherwise.
+        """
+        super().compile(*args, **kwargs)
+        pending = self._pending_loss_state
+        if pending is not None and getattr(self, "loss", None) is not None:
+            self._pending_loss_state = None
+            self._restore_loss_state(pending, stacklevel=2)
+
+    def compile_from_config(self, config):
+        """As `keras.Model.compile_from_config` (which skips an overridden `compile`)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)  # as Keras: optimizer variables
 
     # -- weight decay ----------------------------------------------------------
 
