@@ -11,7 +11,8 @@ from keras_lt.tuning.trials_table import read_trials
 
 from .helpers import digits_config, start_search_process, tail
 
-MAX_TRIALS = 4
+MAX_TRIALS = 3  # killed after 2: the third is run again, in this process
+EPOCHS = 2
 TIMEOUT = 180
 
 
@@ -36,7 +37,7 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path, monke
     project_dir = os.path.join(directory, "resume")
     common = {"method": "ib", "tuner": "random", "max_trials": MAX_TRIALS,
               "directory": directory, "project_name": "resume", "retrain": False, "verbose": 0}
-    settings = dict(common, config={"dataset": "digits", "epochs": 3, "batch_size": 16,
+    settings = dict(common, config={"dataset": "digits", "epochs": EPOCHS, "batch_size": 16,
                                     "verbose": 0})
     log = str(tmp_path / "killed.log")
     process = start_search_process(json.dumps(settings), log)
@@ -64,7 +65,8 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path, monke
         return original_fit(self, hp, model, *args, **kwargs)
 
     monkeypatch.setattr(base_hypermodel.LongTailHyperModel, "fit", counting_fit)
-    result = run_search(digits_config(method="ib"), **common)  # overwrite=False: resume
+    # overwrite=False: resume
+    result = run_search(digits_config(method="ib", epochs=EPOCHS), **common)
 
     rows = result.trials
     assert [r["trial_id"] for r in rows] == [str(i) for i in range(MAX_TRIALS)]
@@ -80,4 +82,4 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path, monke
         assert values in calls
     # The resumed search refuses other settings in the same project.
     with pytest.raises(ValueError, match="different search"):
-        run_search(digits_config(method="ib", epochs=2), **common)
+        run_search(digits_config(method="ib", epochs=EPOCHS + 1), **common)

@@ -18,6 +18,7 @@ import pytest
 from .helpers import digits_config
 
 MAX_TRIALS = 3
+EPOCHS = 2
 SPACE = {"loss_type": ["softmax", "focal"], "beta": [0.9, 0.9999], "gamma": [1.0]}
 
 
@@ -63,8 +64,10 @@ def search(tmp_path_factory):
     write_digits_folder(str(root / "data"))
     directory = str(root / "tuning")
     project_dir = os.path.join(directory, "cb-search")
+    # Two epochs per trial and retrain; no per-epoch test monitoring in the
+    # retrain (it would add a traced test step and nothing this file checks).
     config = digits_config(dataset="cifar10", data_dir=str(root / "data"), ratio=10,
-                           backbone="small_cnn", lr=0.05,
+                           backbone="small_cnn", lr=0.05, epochs=EPOCHS, monitor=False,
                            output_dir=str(root / "runs"))
     reads = {"test_before_end": [], "test_after_end": [], "train": 0}
 
@@ -167,7 +170,7 @@ def test_the_best_configuration_is_retrained_and_saved_like_a_training_run(searc
         config = json.load(f)
     assert config["method"] == f"cb-{result.best_values['loss_type']}"
     assert config["beta"] == result.best_values["beta"]
-    assert config["epochs"] == 3 and config["backbone"] == "small_cnn"
+    assert config["epochs"] == EPOCHS and config["backbone"] == "small_cnn"
     with open(os.path.join(run_dir, "classes.json")) as f:
         counts = json.load(f)["train_counts"]
     # The retrain uses the whole training split: the held-out part is back.
