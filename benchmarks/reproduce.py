@@ -153,13 +153,23 @@ FINDINGS = {
         "rho 100 the five minority classes have 50 images each (medium).",
         "cb-sigmoid and erm-drw have no CIFAR-10 figure in the five papers and are "
         "not in the full plan.",
-        "Full-length rows: not yet run; no GPU machine was available to this task "
-        "(2026-11-23). On CPU one 200-epoch row is about 4 hours of one core (0.75 s "
-        "per 128-image step x 19,400 steps, TensorFlow), far more on the shared machine "
-        "(the 6-epoch runs took 2.2 s per step there), 28 rows about a week; so nothing "
-        "is known yet about the gaps to the papers. When a row falls short, the per-epoch "
-        "monitor (history.json, 'best epoch' column) and the per-class report are the "
-        "first places to look.",
+        "Full-length rows: no GPU machine was available to this task (2026-11-23). On "
+        "this 2-core CPU, TensorFlow, with keras_lt's fused batch norm (5ae892c), one "
+        "200-epoch row takes about 2 hours of the whole machine (35-38 s per epoch "
+        "measured, no per-epoch monitor), the 28 rows about 2.5 days; one row (ldam-drw, "
+        "exp 100) was run that way, the others wait for a GPU machine. When a row falls "
+        "short, the per-epoch monitor (history.json, 'best epoch' column) and the "
+        "per-class report are the first places to look.",
+        "ldam-drw, exp 100, 200 epochs (TensorFlow, CPU, seed 0, last epoch, 2026-11-23): "
+        "71.61 top-1 against the paper's 77.03, 5.4 points short; many-shot 75.9, the two "
+        "rarest classes 54.6; training accuracy 94.4 % before DRW (epoch 160), 97.5 % at "
+        "the end. Not accepted, not yet explained. Known parts of a gap: last epoch vs the "
+        "reference's best-on-test epoch (typically under a point), the JPEG copy (up to "
+        "about a point, its README). To check next, against the reference code: how "
+        "pad-crop fills the border (reference: zero pixels before normalisation), the "
+        "coupled weight decay's reach (biases and batch-norm weights are decayed in the "
+        "reference), the warm-up staircase, and the DRW weights' normalisation; then a "
+        "second seed.",
         "Shortened CPU runs (2026-11-23, exp 100, TensorFlow, schedules scaled by the "
         "recipe): far from converged. erm reaches 26.8 / 29.3 / 43.5 % top-1 at 6 / 8 / "
         "20 epochs against 70.36 at 200, and its tail classes (medium) are still near "
