@@ -165,11 +165,11 @@ FINDINGS = {
         "rarest classes 54.6; training accuracy 94.4 % before DRW (epoch 160), 97.5 % at "
         "the end. Not accepted, not yet explained. Known parts of a gap: last epoch vs the "
         "reference's best-on-test epoch (typically under a point), the JPEG copy (up to "
-        "about a point, its README). To check next, against the reference code: how "
-        "pad-crop fills the border (reference: zero pixels before normalisation), the "
-        "coupled weight decay's reach (biases and batch-norm weights are decayed in the "
-        "reference), the warm-up staircase, and the DRW weights' normalisation; then a "
-        "second seed.",
+        "about a point, its README). Read and cleared: pad-crop pads the raw image with "
+        "zeros before normalisation, and the coupled weight decay reaches biases and "
+        "batch-norm weights, both as in the reference. To check next: the warm-up "
+        "staircase, the DRW weights' normalisation, the normalised LDAM head against the "
+        "reference's NormedLinear, the per-epoch monitor's best epoch; then a second seed.",
         "Shortened CPU runs (2026-11-23, exp 100, TensorFlow, schedules scaled by the "
         "recipe): far from converged. erm reaches 26.8 / 29.3 / 43.5 % top-1 at 6 / 8 / "
         "20 epochs against 70.36 at 200, and its tail classes (medium) are still near "
