@@ -48,7 +48,6 @@ import dataclasses
 import datetime
 import json
 import os
-import re
 import shlex
 import socket
 import subprocess
@@ -830,8 +829,8 @@ def main(argv=None):
             status, detail = row_status(runs_dir, row)
             print(f"# {row.name}: {status}{' (' + detail + ')' if detail else ''}")
             print(row.command(runs_dir, args.data_dir))
-        print(f"# or, to run the missing rows one after the other and update RESULTS.md:\n"
-              f"python benchmarks/reproduce.py " +
+        print("# or, to run the missing rows one after the other and update RESULTS.md:\n"
+              "python benchmarks/reproduce.py " +
               " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
                        if a != "--dry-run"))
         return 0
