@@ -75,3 +75,58 @@ def test_ldam_loss_is_the_weighted_mean_of_the_margin_cross_entropy():
     value = reference.ldam_loss(torch.tensor(logits), torch.tensor(targets), torch.tensor(margins),
                                 30.0, torch.tensor(weights))
     assert float(value) == pytest.approx(expected, rel=1e-6)
+
+
+def _tiny_cifar(root):
+    """train/ and test/ folders of 10 classes of 32x32 PNGs (20 and 4 per class)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, per_class in (("train", 20), ("test", 4)):
+        for c in range(10):
+            folder = root / split / f"class_{c}"
+            folder.mkdir(parents=True)
+            colour = rng.integers(0, 256, size=3)
+            for k in range(per_class):
+                pixels = np.clip(colour + rng.normal(0, 40, (32, 32, 3)), 0, 255)
+                Image.fromarray(pixels.astype("uint8")).save(folder / f"{k}.png")
+    return root
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_ends(tmp_path):
+    torch = pytest.importorskip("torch")
+    data = str(_tiny_cifar(tmp_path / "cifar"))
+    # 4 epochs (warm-up 0, milestones at 3 and 4, DRW from 3) on 10 classes of 20 ... 10.
+    common = ["--data-dir", data, "--epochs", "4", "--ratio", "2", "--batch-size", "64",
+              "--threads", "1", "--channels-last"]
+    straight = reference.main(common + ["--checkpoint", str(tmp_path / "a.pt")])
+    assert reference.main(common + ["--checkpoint", str(tmp_path / "b.pt"),
+                                    "--stop-after-epoch", "2"]) is None
+    assert torch.load(tmp_path / "b.pt", weights_only=False)["epoch"] == 2
+    resumed = reference.main(common + ["--checkpoint", str(tmp_path / "b.pt"), "--resume"])
+
+    assert resumed["resumed"] and not straight["resumed"]
+    assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3, 4]
+    for a, b in zip(straight["history"], resumed["history"]):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
+        assert a["train_acc"] == b["train_acc"]
+    assert straight["last_per_class"] == resumed["last_per_class"]
+    a = torch.load(tmp_path / "a.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "b.pt", weights_only=False)["model"]
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-6, atol=1e-7, msg=name)
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
+    pytest.importorskip("torch")
+    data = str(_tiny_cifar(tmp_path / "cifar"))
+    common = ["--data-dir", data, "--ratio", "2", "--batch-size", "64", "--threads", "1",
+              "--checkpoint", str(tmp_path / "c.pt")]
+    reference.main(common + ["--epochs", "4", "--stop-after-epoch", "1"])
+    with pytest.raises(SystemExit, match="other settings"):
+        reference.main(common + ["--epochs", "8", "--resume"])
+
+
+def test_resume_needs_a_checkpoint_file():
+    with pytest.raises(SystemExit):
+        reference.parse_args(["--data-dir", "x", "--resume"])
