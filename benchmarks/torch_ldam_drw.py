@@ -146,6 +146,26 @@ def drw_weights(counts, beta):
     return weights / weights.sum() * len(counts)
 
 
+def build_ldam_resnet32(num_classes=10):
+    """The reference's `resnet32(use_norm=True)`: ResNet-32 with the cosine head
+    `NormedLinear` (z = normalize(h) @ normalize(W), W `[64, C]` uniform in [-1, 1])."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class NormedLinear(nn.Module):
+        def __init__(self, in_features, out_features):
+            super().__init__()
+            self.weight = nn.Parameter(torch.empty(in_features, out_features).uniform_(-1, 1))
+
+        def forward(self, x):
+            return F.normalize(x, dim=1).mm(F.normalize(self.weight, dim=0))
+
+    model = build_resnet32(num_classes)
+    model.linear = NormedLinear(64, num_classes)
+    return model
+
+
 def ldam_loss(logits, targets, margins, scale, weights=None):
     """CE(s * (z - Delta_y onehot(y)), y), weighted mean as `F.cross_entropy(weight=w)`."""
     import torch
@@ -159,8 +179,6 @@ def ldam_loss(logits, targets, margins, scale, weights=None):
 def main(argv=None):
     args = parse_args(argv)
     import torch
-    import torch.nn.functional as F
-    from torch import nn
 
     from keras_lt.data import load_long_tailed
 
@@ -183,19 +201,9 @@ def main(argv=None):
     x_test = (to_tensor(data.test.x) - mean) / std
     y_test = data.test.y.astype(np.int64)
 
-    class NormedLinear(nn.Module):
-        def __init__(self, in_features, out_features):
-            super().__init__()
-            self.weight = nn.Parameter(torch.empty(in_features, out_features).uniform_(-1, 1))
-
-        def forward(self, x):
-            return F.normalize(x, dim=1).mm(F.normalize(self.weight, dim=0))
-
     device = torch.device(args.device)
     memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
-    model = build_resnet32(num_classes)
-    model.linear = NormedLinear(64, num_classes)
-    model = model.to(device, memory_format=memory_format)
+    model = build_ldam_resnet32(num_classes).to(device, memory_format=memory_format)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=2e-4)
 
     margins = 1.0 / np.sqrt(np.sqrt(counts))

@@ -1,0 +1,173 @@
+"""keras_lt's LDAM-DRW training step against the PyTorch reference loop, step for step.
+
+The 40-epoch A/B in benchmarks/RESULTS.md compares keras_lt with
+benchmarks/torch_ldam_drw.py statistically (accuracy over seeds). This test
+compares the training rule itself: the same ResNet-32 weights (copied from
+the Keras model into the torch one), the same batches, no augmentation, five
+SGD steps in each framework with a 100x learning-rate drop after the third
+(as at epoch 160). The oracle is the torch loop in float64, so that what is
+compared is keras_lt against the exact trajectory of the reference rule:
+convolutions and option-A shortcuts, batch norm in training (batch
+statistics, moving averages), the cosine head, the LDAM margins and scale,
+the DRW weighted mean, and PyTorch's SGD (coupled weight decay on every
+parameter, the momentum buffer in gradient units across the drop). A large
+weight decay (5e-2 instead of 2e-4) gives the decay a large share of each
+update, so that a wrong form fails; the rule is the same for any coefficient.
+
+Float32 rounding alone moves the five-step updates of this freshly
+initialised network by a few percent (measured, 2026-11-29, TF 2.21 /
+torch 2.13 CPU: torch float32 against float64, relative error of each
+variable's update, median 0.7 %, worst 2.7 %; keras_lt: median 1.2 %, worst
+6.4 %), hence the 15 % bound per variable. Mutations fail it (same
+measurement): Keras's own SGD (decoupled decay, velocity in learning-rate
+units) 77 % / 91 %; no decay on batch-norm gamma and beta, worst 97 %;
+LDAM averaged over the batch size instead of the weights, 36 % off in the
+loss.
+
+Skipped without torch (not a keras_lt dependency; `pip install torch==2.13.0`).
+"""
+
+import importlib.util
+import pathlib
+import re
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+COUNTS = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]  # CIFAR-10-LT rho 100
+WEIGHT_DECAY = 5e-2
+LEARNING_RATES = [1e-3] * 3 + [1e-5] * 2  # a 100x decay after 3 steps, as at epoch 160
+BATCH = 32
+
+
+def _load(name):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            f"keras_lt_benchmarks_{name}", ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
+
+
+reference = _load("torch_ldam_drw")
+
+
+def _torch_name(keras_path):
+    """keras_lt variable path -> name in the torch model's state_dict."""
+    parts = keras_path.split("/")
+    layer, weight = parts[-2], parts[-1]
+    if layer == "head":
+        return "linear.weight"
+    match = re.fullmatch(r"stage(\d)_block(\d)_(conv|bn)(\d)", layer)
+    if match:
+        stage, block, kind, index = match.groups()
+        prefix = f"blocks.{(int(stage) - 1) * 5 + int(block) - 1}.{kind}{index}"
+    elif layer in ("stem_conv", "stem_bn"):
+        prefix = "conv1" if layer == "stem_conv" else "bn1"
+    else:
+        raise AssertionError(f"unmapped variable {keras_path}")
+    return prefix + "." + {"kernel": "weight", "gamma": "weight", "beta": "bias",
+                           "moving_mean": "running_mean",
+                           "moving_variance": "running_var"}[weight]
+
+
+def _to_torch(keras_path, value):
+    if value.ndim == 4:  # convolution kernel: HWIO -> OIHW
+        return np.transpose(value, (3, 2, 0, 1))
+    return value
+
+
+def _keras_run(x, y, drw):
+    import keras
+
+    from keras_lt import LDAMLoss
+    from keras_lt.models import build_model
+    from keras_lt.schedules import TorchStyleSGD
+
+    keras.utils.set_random_seed(0)
+    model = build_model("resnet32", 10, head="cosine")
+    initial = {v.path: np.array(v.numpy()) for v in model.weights}
+
+    class StepTable(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):  # LEARNING_RATES[step], step = 0, 1, ...
+            table = keras.ops.convert_to_tensor(LEARNING_RATES, dtype="float32")
+            return keras.ops.take(table, keras.ops.minimum(step, len(LEARNING_RATES) - 1))
+
+    schedule = StepTable()
+    model.compile(optimizer=TorchStyleSGD(schedule, momentum=0.9, weight_decay=WEIGHT_DECAY),
+                  loss=LDAMLoss(COUNTS, max_margin=0.5, scale=30.0, class_weights=drw))
+    losses = [float(model.train_on_batch(x[i], y[i])) for i in range(len(LEARNING_RATES))]
+    final = {v.path: np.array(v.numpy()) for v in model.weights}
+    return initial, final, losses
+
+
+def _torch_run(initial, x, y, drw, dtype=None):
+    """The reference loop from the Keras model's initial weights (float32, or `dtype`)."""
+    dtype = dtype or torch.float32
+    torch.manual_seed(0)
+    model = reference.build_ldam_resnet32(10).to(dtype).train()
+    state = model.state_dict()
+    loaded = set()
+    for path, value in initial.items():
+        name = _torch_name(path)
+        assert state[name].shape == _to_torch(path, value).shape, name
+        state[name] = torch.tensor(np.ascontiguousarray(_to_torch(path, value)), dtype=dtype)
+        loaded.add(name)
+    assert loaded == {k for k in state if not k.endswith("num_batches_tracked")}
+    model.load_state_dict(state)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATES[0], momentum=0.9,
+                                weight_decay=WEIGHT_DECAY)
+    counts = np.asarray(COUNTS, dtype=np.float64)
+    margins = 1.0 / np.sqrt(np.sqrt(counts))
+    margins = torch.tensor(margins * (0.5 / margins.max()), dtype=dtype)
+    weights = torch.tensor(drw, dtype=dtype)
+    losses = []
+    for i, lr in enumerate(LEARNING_RATES):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        inputs = torch.tensor(np.ascontiguousarray(x[i].transpose(0, 3, 1, 2)), dtype=dtype)
+        loss = reference.ldam_loss(model(inputs), torch.from_numpy(y[i]), margins, 30.0, weights)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return {name: value.detach().double().numpy()
+            for name, value in model.state_dict().items()}, losses
+
+
+def _relative_error(got, expected):
+    return float(np.linalg.norm(got - expected) / np.linalg.norm(expected))
+
+
+def test_keras_lt_ldam_drw_steps_follow_the_torch_reference_rule():
+    rng = np.random.default_rng(0)
+    steps = len(LEARNING_RATES)
+    x = rng.normal(0, 1, (steps, BATCH, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 10, (steps, BATCH)).astype("int64")
+    for i in range(steps):  # a learnable signal: the class shifts the mean of one channel
+        x[i, ..., 0] += 0.5 * y[i][:, None, None]
+    drw = reference.drw_weights(np.asarray(COUNTS, dtype=np.float64), 0.9999)
+
+    initial, final, keras_losses = _keras_run(x, y, drw)
+    exact, exact_losses = _torch_run(initial, x, y, drw, dtype=torch.float64)
+
+    np.testing.assert_allclose(keras_losses, exact_losses, rtol=2e-3)
+    errors = {}
+    for path, before in initial.items():
+        got = _to_torch(path, final[path]).astype(np.float64)
+        expected = exact[_torch_name(path)]
+        if "moving" in path:  # torch keeps the unbiased variance: n / (n - 1), n >= 2048
+            errors[path] = _relative_error(got, expected)
+            assert errors[path] < 0.05, f"{path}: {errors[path]:.3f}"
+        else:  # the update of each variable, not only its value
+            start = _to_torch(path, before).astype(np.float64)
+            errors[path] = _relative_error(got - start, expected - start)
+            assert errors[path] < 0.15, f"{path}: update off by {errors[path]:.1%}"
+    assert len(errors) == 156  # every variable of ResNet-32 + the cosine head was compared
