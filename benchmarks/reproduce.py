@@ -23,6 +23,12 @@ invocations from running the same row, so several can work through one plan
 side by side. Each run leaves <row name>.log (the recipe's output) and
 <row name>/reproduce.json (command, backend, device, host, start and end).
 
+Each finished run's result is also written to benchmarks/records/ (one
+small JSON per run folder, to commit): run folders live in the git-ignored
+runs/ of one machine, and RESULTS.md is rebuilt from the folders on disk and
+the records of those that are not (a fresh checkout, or a GPU machine's
+runs: copy them back, `--collect-from` them once, commit the records).
+
 After every row, and with --collect, benchmarks/RESULTS.md is regenerated
 between its "reproduce.py" markers (the throughput sections that
 benchmarks/throughput.py appends stay as they are): one table for the
@@ -64,6 +70,9 @@ if HERE not in sys.path:  # also when loaded by path (tests) rather than run
 from machine_load import cpu_model, load_averages, usable_cores  # noqa: E402
 
 DEFAULT_RUNS_DIR = os.path.join("runs", "reproduce")
+# One JSON per finished run, committed: RESULTS.md is rebuilt from these and
+# from the run folders on disk (runs/ is git-ignored and one machine's).
+RECORDS_DIR = os.path.join(HERE, "records")
 DEFAULT_DATA_DIR = os.path.join(".data", "cifar10")
 
 RECIPES = {"cifar10": "recipes/cifar10_lt.py", "cifar100": "recipes/cifar100_lt.py"}
@@ -521,12 +530,68 @@ def collect(row, runs_dir, data_dir):
         "date": finished[:10],
         "source": run.get("source", ""),
         "best": best,
+        "per_class": [_pct(c.get("accuracy")) for c in report.get("per_class") or []],
     }
     return out
 
 
 def _pct(value):
     return None if value is None else 100.0 * float(value)
+
+
+# ---------------------------------------------------------------- records
+#
+# A finished run's row is also kept as benchmarks/records/<key>.json (its
+# result, command and schedule; about 1 KB), named after the run folder's
+# path. Rows come back from there when their folder is not on this machine:
+# a fresh checkout, or results copied back from a GPU machine
+# (`--collect-from` the copied folder once, then commit the records).
+
+def record_name(folder):
+    """File name of a run folder's record: its path from the repository root."""
+    return os.path.relpath(os.path.abspath(folder), ROOT).replace(os.sep, "__") + ".json"
+
+
+def save_record(records_dir, entry, folder):
+    """Writes `entry` (collected, with a result) as the record of `folder`."""
+    row = entry["row"]
+    record = {
+        "folder": os.path.relpath(os.path.abspath(folder), ROOT),
+        "dataset": row.dataset, "imbalance": row.imbalance, "ratio": float(row.ratio),
+        "method": row.method, "epochs": int(row.epochs), "seed": int(row.seed),
+        "backend": row.backend, "monitor": row.monitor,
+        "command": entry["command"], "schedule": entry["schedule"],
+        "result": dict(entry["result"], best=None if entry["result"]["best"] is None
+                       else list(entry["result"]["best"])),
+    }
+    os.makedirs(records_dir, exist_ok=True)
+    path = os.path.join(records_dir, record_name(folder))
+    if _read_json(path) == record:
+        return path
+    _write_json(path, record)
+    return path
+
+
+def load_records(records_dir):
+    """The collected entries of the records in `records_dir`, by run-folder path."""
+    entries = {}
+    if not records_dir or not os.path.isdir(records_dir):
+        return entries
+    for name in sorted(os.listdir(records_dir)):
+        record = _read_json(os.path.join(records_dir, name)) if name.endswith(".json") else None
+        if not record:
+            continue
+        row = Row(record["dataset"], record["imbalance"], float(record["ratio"]),
+                  record["method"], int(record["epochs"]), int(record["seed"]),
+                  record["backend"], monitor=record.get("monitor", True),
+                  folder=record["folder"])
+        result = dict(record["result"])
+        result["best"] = None if result.get("best") is None else tuple(result["best"])
+        entries[os.path.normpath(record["folder"])] = {
+            "row": row, "status": "done", "detail": os.path.join(records_dir, name),
+            "result": result, "command": record["command"],
+            "schedule": record.get("schedule", "")}
+    return entries
 
 
 def discover(dirs, known, max_depth=3):
@@ -625,7 +690,9 @@ def render(full_entries, short_entries, runs_dir, pending=(), collect_from=()):
         "## Reproduction of the papers' figures (benchmarks/reproduce.py)",
         "",
         "ResNet-32 on CIFAR-10-LT through `recipes/cifar10_lt.py` (one row = one run, "
-        f"in `{runs_dir}/<row>/`), top-1 and many/medium/few-shot accuracy (%) of the "
+        f"in `{runs_dir}/<row>/`, its result kept in `benchmarks/records/` so that the "
+        "table can be rebuilt where the run folder is not), top-1 and many/medium/few-shot "
+        "accuracy (%) of the "
         "last epoch on the balanced test set, beside the paper's figure for the same "
         "setting. Target (issue 7): at 200 epochs, every method within "
         f"{TARGET_GAP:g} point of its paper figure or above it. "
@@ -706,20 +773,41 @@ def _key(row):
 
 
 def regenerate(results_path, runs_dir, data_dir, collect_from=(), epochs_short=None,
-               backend_short=None, name_template=DEFAULT_NAME_TEMPLATE):
-    """Rewrites RESULTS.md's generated block from the runs on disk: the rows
-    of both plans (in `runs_dir`) and every other run folder found under
-    `runs_dir` and `collect_from`."""
+               backend_short=None, name_template=DEFAULT_NAME_TEMPLATE, records_dir=None):
+    """Rewrites RESULTS.md's generated block from the runs on disk (the rows of
+    both plans in `runs_dir`, every other run folder found under `runs_dir`
+    and `collect_from`) and from the records of runs not on disk; records
+    every finished run found (`records_dir` None: no records)."""
     full = make_plan("full", name_template=name_template)
     short = make_plan("cpu-short", epochs=epochs_short, backend=backend_short,
                       name_template=name_template)
     dirs = [runs_dir] + [d for d in collect_from if d != runs_dir]
     extra = discover(dirs, full + short)
-    extra.sort(key=lambda r: (r.dataset, r.imbalance, r.ratio, r.method, r.epochs, r.name))
+    collected = {r: collect(r, runs_dir, data_dir) for r in full + short + extra}
+    on_disk = set()
+    for row, entry in collected.items():
+        if entry["result"] is not None:
+            folder = run_dir(runs_dir, row)
+            on_disk.add(os.path.normpath(os.path.relpath(os.path.abspath(folder), ROOT)))
+            if records_dir:
+                save_record(records_dir, entry, folder)
+    plan_folders = {os.path.normpath(os.path.relpath(os.path.abspath(run_dir(runs_dir, r)),
+                                                     ROOT)): r for r in full + short}
+    found = list(extra)
+    for folder, entry in load_records(records_dir).items():
+        if folder in on_disk:
+            continue
+        if folder in plan_folders:  # a plan row's own run: shown in its place
+            row = plan_folders[folder]
+            collected[row] = dict(entry, row=row)
+        else:
+            found.append(entry["row"])
+            collected[entry["row"]] = entry
+    found.sort(key=lambda r: (r.dataset, r.imbalance, r.ratio, r.method, r.epochs, r.name))
     tables = []
-    for plan, found in ((full, [r for r in extra if r.full_length]),
-                        (short, [r for r in extra if not r.full_length])):
-        entries = [collect(r, runs_dir, data_dir) for r in plan + found]
+    for plan, rows in ((full, [r for r in found if r.full_length]),
+                       (short, [r for r in found if not r.full_length])):
+        entries = [collected[r] for r in plan + rows]
         # A plan row never started is noise when another run of the same
         # setting, method, seed and length (another name or backend) has a result.
         ran = {_key(e["row"]) for e in entries if e["result"] is not None}
@@ -767,6 +855,9 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                         help="CIFAR-10 image folder (default %(default)s)")
     parser.add_argument("--results", default=RESULTS, help="RESULTS.md to regenerate")
+    parser.add_argument("--records-dir", default=RECORDS_DIR,
+                        help="where each finished run's result is kept, to commit "
+                        "(default benchmarks/records)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print each row's status and command; run nothing, write nothing")
     parser.add_argument("--collect", action="store_true",
@@ -803,7 +894,7 @@ def main(argv=None):
         # the defaults, to the repository root.
         given = set(argv if argv is not None else sys.argv[1:])
         for flag, name in (("--runs-dir", "runs_dir"), ("--results", "results"),
-                           ("--data-dir", "data_dir")):
+                           ("--data-dir", "data_dir"), ("--records-dir", "records_dir")):
             if any(a == flag or a.startswith(flag + "=") for a in given) and getattr(args, name):
                 setattr(args, name, os.path.abspath(getattr(args, name)))
         args.collect_from = [os.path.abspath(d) for d in args.collect_from]
@@ -814,7 +905,7 @@ def main(argv=None):
 
     def regenerate_results():
         return regenerate(args.results, runs_dir, args.data_dir, args.collect_from,
-                          short_epochs, short_backend, args.name_template)
+                          short_epochs, short_backend, args.name_template, args.records_dir)
 
     if args.collect:
         full, short = regenerate_results()

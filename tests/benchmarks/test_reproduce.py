@@ -136,7 +136,7 @@ def test_run_loop_skips_finished_rows_and_continues(tmp_path, monkeypatch):
     monkeypatch.setattr(reproduce, "run_row", fake_run)
     monkeypatch.setattr(reproduce, "device_of", lambda backend: "CPU: test")
     argv = ["--plan", "cpu-short", "--epochs", "2", "--runs-dir", runs, "--results", results,
-            "--data-dir", str(data)]
+            "--data-dir", str(data), "--records-dir", str(tmp_path / "records")]
     assert reproduce.main(argv + ["--max-rows", "2"]) == 0
     # The finished row is skipped; the started one runs first (resumed by --resume),
     # while holding its lock; --max-rows stops after two.
@@ -150,6 +150,7 @@ def test_run_loop_skips_finished_rows_and_continues(tmp_path, monkeypatch):
         assert row.name in text
     assert text.count("n/a (shortened)") == 5
     assert not any(p.suffix == ".lock" for p in pathlib.Path(runs).iterdir())
+    assert len(os.listdir(tmp_path / "records")) == 5  # one record per finished row
 
 
 def test_dry_run_prints_commands_and_writes_nothing(tmp_path, capsys):
@@ -211,3 +212,36 @@ def test_results_table(tmp_path):
     # Regenerating is idempotent and keeps the appended section.
     reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(tmp_path / "elsewhere")])
     assert open(results).read() == text
+
+
+def test_records_keep_results_of_runs_no_longer_on_disk(tmp_path):
+    import shutil
+
+    runs, results = str(tmp_path / "runs"), str(tmp_path / "RESULTS.md")
+    records = str(tmp_path / "records")
+    erm = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}[("exp", "erm")]
+    folder = reproduce.run_dir(runs, erm)
+    report = _report(0.6512, 0.70, 0.45, backend="tensorflow", seconds=9000.0)
+    report["per_class"] = [{"accuracy": a} for a in (0.9, 0.4)]
+    _write_run(folder, _config(erm, backend="jax"), report=report)
+    reproduce.regenerate(results, runs, ".data/cifar10", records_dir=records)
+    with_run = open(results).read()
+    saved = os.listdir(records)
+    assert len(saved) == 1 and saved[0].endswith("cifar10-exp100-erm-e200-s0-jax.json")
+    record = json.load(open(os.path.join(records, saved[0])))
+    assert record["result"]["top1"] == 65.12 and record["result"]["per_class"] == [90.0, 40.0]
+
+    # The run folder gone (another machine, a fresh checkout): the row stays.
+    shutil.rmtree(runs)
+    reproduce.regenerate(results, runs, ".data/cifar10", records_dir=records)
+    text = open(results).read()
+    line = next(line for line in text.splitlines()
+                if "exp 100 | erm |" in line and "(full)" in line)
+    assert "| 70.36 | 65.12 | -5.24 **short** | 70.00 | 45.00 |" in line
+    assert "2.5 h" in line
+    assert "Full length (200 epochs, the papers' schedule): 1 of 28 rows run" in text
+    # Same table as with the run on disk, apart from nothing: the record is the row.
+    assert text == with_run
+    # Without records, the row is not run.
+    reproduce.regenerate(results, runs, ".data/cifar10")
+    assert "0 of 28 rows run" in open(results).read()
