@@ -32,7 +32,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--prepare" ]; then
     set -e
     mkdir -p .gpu/whl
-    keras_version=$(python3 -c "import keras; print(keras.__version__)")
+    keras_version=$(python3 -c "from importlib.metadata import version; print(version('keras'))")
     for pkg in "keras==$keras_version" namex optree; do
         python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
             --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
