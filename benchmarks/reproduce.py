@@ -594,16 +594,21 @@ def _pct(value):
 # a fresh checkout, or results copied back from a GPU machine
 # (`--collect-from` the copied folder once, then commit the records).
 
+def _repo_path(folder):
+    """A run folder's path from the repository root (how records name it)."""
+    return os.path.normpath(os.path.relpath(os.path.abspath(folder), ROOT))
+
+
 def record_name(folder):
     """File name of a run folder's record: its path from the repository root."""
-    return os.path.relpath(os.path.abspath(folder), ROOT).replace(os.sep, "__") + ".json"
+    return _repo_path(folder).replace(os.sep, "__") + ".json"
 
 
 def save_record(records_dir, entry, folder):
     """Writes `entry` (collected, with a result) as the record of `folder`."""
     row = entry["row"]
     record = {
-        "folder": os.path.relpath(os.path.abspath(folder), ROOT),
+        "folder": _repo_path(folder),
         "dataset": row.dataset, "imbalance": row.imbalance, "ratio": float(row.ratio),
         "method": row.method, "epochs": int(row.epochs), "seed": int(row.seed),
         "backend": row.backend, "monitor": row.monitor,
@@ -835,11 +840,10 @@ def regenerate(results_path, runs_dir, data_dir, collect_from=(), epochs_short=N
     for row, entry in collected.items():
         if entry["result"] is not None:
             folder = run_dir(runs_dir, row)
-            on_disk.add(os.path.normpath(os.path.relpath(os.path.abspath(folder), ROOT)))
+            on_disk.add(_repo_path(folder))
             if records_dir:
                 save_record(records_dir, entry, folder)
-    plan_folders = {os.path.normpath(os.path.relpath(os.path.abspath(run_dir(runs_dir, r)),
-                                                     ROOT)): r for r in full + short}
+    plan_folders = {_repo_path(run_dir(runs_dir, r)): r for r in full + short}
     found = list(extra)
     for folder, entry in load_records(records_dir).items():
         if folder in on_disk:
