@@ -111,17 +111,49 @@ def steps_per_epoch(config, data):
     return num_batches(len(data.train), config.batch_size, _drop_remainder(config))
 
 
-def input_pipelines(config, method, data, initial_epoch=0):
-    """(train dataset, test dataset) for `fit`, starting at `initial_epoch`."""
+def feeds_tf_data(config):
+    """Whether in-memory arrays go to `fit` as a `tf.data.Dataset` (TensorFlow
+    backend) rather than as an `ArrayDataset` (JAX, PyTorch).
+
+    Keras hands a `PyDataset` to TensorFlow through `Dataset.from_generator`
+    and builds a new iterator every epoch; destroying the last one waits for
+    its generator thread, which needs the GIL that the main thread holds, and
+    CPU runs of the recipe stood still for about 30 s at some epoch starts.
+    An endless dataset of tf.data ops keeps one iterator for the whole run.
+    The multi-worker strategy keeps the `ArrayDataset`, whose sharding its
+    test covers.
+    """
+    import keras
+
+    return keras.backend.backend() == "tensorflow" and config.strategy != "multiworker"
+
+
+def input_pipelines(config, method, data, initial_epoch=0, tf_data=None):
+    """(train dataset, test dataset) for `fit`, starting at `initial_epoch`.
+
+    Arrays: the batches of `epoch_order(y, e, seed)`, augmented in the model;
+    as an `ArrayDataset`, or (`tf_data`, default `feeds_tf_data(config)`) as
+    an endless `tf.data.Dataset` of the same batches (give `fit` the
+    `steps_per_epoch`). Files (iNaturalist): tf.data, augmented on the host.
+    """
     from keras_lt.data import ArrayDataset, make_tf_dataset
 
     balanced = method.sampler == "class_balanced"
-    if _is_arrays(data.train):
+    test_batch = max(config.batch_size, 256)
+    if tf_data is None:
+        tf_data = feeds_tf_data(config)
+    if _is_arrays(data.train) and not tf_data:
         train = ArrayDataset(
             data.train, batch_size=config.batch_size, balanced=balanced, seed=config.seed,
             epoch=initial_epoch, drop_remainder=_drop_remainder(config),
         )
-        test = ArrayDataset(data.test, batch_size=max(config.batch_size, 256), shuffle=False)
+        test = ArrayDataset(data.test, batch_size=test_batch, shuffle=False)
+    elif _is_arrays(data.train):  # the same batches, augmented in the model
+        train = make_tf_dataset(
+            data.train, batch_size=config.batch_size, training=True, balanced=balanced,
+            seed=config.seed, epoch=initial_epoch, drop_remainder=_drop_remainder(config),
+        )
+        test = make_tf_dataset(data.test, batch_size=test_batch, training=False)
     else:  # files read lazily (iNaturalist)
         size = (config.image_size, config.image_size)
         train = make_tf_dataset(
