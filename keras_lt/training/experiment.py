@@ -118,8 +118,9 @@ def feeds_tf_data(config):
     Keras hands a `PyDataset` to TensorFlow through `Dataset.from_generator`
     and builds a new iterator every epoch; destroying the last one waits for
     its generator thread, which needs the GIL that the main thread holds, and
-    CPU runs of the recipe stood still for about 30 s at some epoch starts.
-    An endless dataset of tf.data ops keeps one iterator for the whole run.
+    CPU runs of the recipe stood still for seconds (up to ~30 s) at some epoch
+    starts. An endless dataset of tf.data ops keeps one iterator for the whole
+    run (benchmarks/epoch_starts.py measures both).
     The multi-worker strategy keeps the `ArrayDataset`, whose sharding its
     test covers.
     """
