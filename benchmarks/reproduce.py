@@ -534,7 +534,9 @@ def schedule_of(config):
     if config.get("drw_epoch") is not None:
         parts.append(f"DRW at {config['drw_epoch']}")
     if config.get("phase_epoch"):
-        parts.append(f"phase switch at {config['phase_epoch']}")
+        factor = config.get("phase_lr_factor")
+        parts.append(f"phase switch at {config['phase_epoch']}"
+                     + (f" with LR x{factor:g} from there" if factor not in (None, 1) else ""))
     return ", ".join(parts)
 
 

@@ -62,6 +62,9 @@ def add_train_arguments(parser, dataset=None):
                     "160 of 200 on CIFAR; 80%% of the epochs for mfw-drw)")
     hp.add_argument("--phase-epoch", type=int,
                     help="epoch at which the IB loss (or a delayed CDT gamma) switches on")
+    hp.add_argument("--phase-lr-factor", type=float,
+                    help="multiplier of the learning rate from --phase-epoch on (IB: 0.01, "
+                    "the reference code's fine-tuning rate; 1 keeps the schedule)")
     sched = parser.add_argument_group(
         "network and schedule (milestones, warm-up and phase switches scale with --epochs)")
     sched.add_argument("--epochs", type=int, help="number of epochs (dataset default)")
@@ -104,8 +107,9 @@ def _float_list(text):
 
 _CONFIG_FIELDS = (
     "method", "data_dir", "imbalance", "ratio", "minority_fraction", "beta", "gamma", "alpha",
-    "max_margin", "scale", "mfw_beta", "mfw_layer", "drw_epoch", "phase_epoch", "epochs",
-    "batch_size", "lr", "warmup_epochs", "milestones", "lr_factors", "weight_decay", "backbone",
+    "max_margin", "scale", "mfw_beta", "mfw_layer", "drw_epoch", "phase_epoch", "phase_lr_factor",
+    "epochs", "batch_size", "lr", "warmup_epochs", "milestones", "lr_factors", "weight_decay",
+    "backbone",
     "seed", "strategy", "output_dir", "run_name", "monitor",
 )
 

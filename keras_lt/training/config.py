@@ -171,6 +171,31 @@ def scale_schedule(milestones, factors, epochs, full_epochs):
         return sorted(merged), [merged[m] for m in sorted(merged)]
 
 
+def with_phase_factor(milestones, factors, phase_epoch, phase_factor):
+    """A step schedule multiplied by `phase_factor` from `phase_epoch` on.
+
+    `factors[i]` multiplies the base rate from epoch `milestones[i]` on
+    (`WarmupStepDecay`'s convention); the result adds `phase_epoch` as a
+    milestone and multiplies every factor in force from it by `phase_factor`.
+    IB's reference code trains its second phase so (Park et al. 2021,
+    pseulki/IB-Loss `adjust_learning_rate`: from epoch 100 of 200 the rate is
+    0.1 * 0.01, then 0.1 * 0.0001 from 160 and 0.1 * 0.000001 from 180, where
+    the paper's text gives only the 160 / 180 decays): the IB loss is scaled
+    by alpha / IB(x), so the same rate would take far larger steps.
+
+    >>> with_phase_factor([160, 180], [0.01, 0.0001], 100, 0.01)
+    ([100, 160, 180], [0.01, 0.0001, 1e-06])
+    """
+    milestones, factors = list(milestones), list(factors)
+    before = [f for m, f in zip(milestones, factors) if m <= phase_epoch]
+    in_force = before[-1] if before else 1.0
+    merged = {int(phase_epoch): in_force}
+    merged.update({int(m): f for m, f in zip(milestones, factors) if m > phase_epoch})
+    out = sorted(merged)
+    # 12 significant digits: 0.0001 * 0.01 is 1e-06 in config.json, not 1.0000000000000002e-06.
+    return out, [float(f"{merged[m] * phase_factor:.12g}") for m in out]
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """All settings of one training run; `None` means "the default".
@@ -188,6 +213,8 @@ class TrainConfig:
         drw_epoch: epoch (0-based, in `epochs`) at which DRW starts.
         phase_epoch: epoch at which IB switches on, or CDT's gamma does
             (only on datasets with `cdt_delay`).
+        phase_lr_factor: multiplier of the whole learning-rate schedule from
+            `phase_epoch` on (IB: 0.01, see `learning_rate_schedule`).
     """
 
     dataset: str = "digits"
@@ -206,6 +233,7 @@ class TrainConfig:
     mfw_layer: Optional[str] = None
     drw_epoch: Optional[int] = None
     phase_epoch: Optional[int] = None
+    phase_lr_factor: Optional[float] = None
     # Network and schedule.
     backbone: Optional[str] = None
     image_size: Optional[int] = None
@@ -271,6 +299,10 @@ class TrainConfig:
                     f"`mfw_layer` {self.mfw_layer!r} is not a block of {backbone}; "
                     f"MFW can mix after one of: {', '.join(blocks)}."
                 )
+        if self.phase_lr_factor is not None and not self.phase_lr_factor > 0:
+            raise ValueError(
+                f"`phase_lr_factor` must be > 0, got {self.phase_lr_factor}."
+            )
         if self.milestones is not None and self.lr_factors is not None:
             if len(self.milestones) != len(self.lr_factors):
                 raise ValueError(
@@ -329,6 +361,18 @@ class TrainConfig:
         if c.run_name is None:
             c.run_name = f"{c.dataset}-{c.imbalance}-{c.method}"
         return c.validate()
+
+    def learning_rate_schedule(self):
+        """`(milestones, factors)` of the run's learning rate, phase included.
+
+        `milestones` / `lr_factors` with, from `phase_epoch` on, every factor
+        multiplied by `phase_lr_factor` (when set): see `with_phase_factor`.
+        Call on a resolved config.
+        """
+        if self.phase_lr_factor is None or self.phase_epoch is None:
+            return list(self.milestones), list(self.lr_factors)
+        return with_phase_factor(self.milestones, self.lr_factors, self.phase_epoch,
+                                 self.phase_lr_factor)
 
     @property
     def defaults(self):

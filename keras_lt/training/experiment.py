@@ -232,12 +232,13 @@ def build_model(config, method, data):
 def build_optimizer(config, steps_per_epoch, model):
     from keras_lt.schedules import sgd_optimizer
 
+    milestones, factors = config.learning_rate_schedule()
     optimizer = sgd_optimizer(
         steps_per_epoch,
         base_learning_rate=config.lr,
         warmup_epochs=config.warmup_epochs,
-        milestones=config.milestones,
-        factors=config.lr_factors,
+        milestones=milestones,
+        factors=factors,
         momentum=config.momentum,
         weight_decay=config.weight_decay,
     )
@@ -280,13 +281,14 @@ def plan(config):
     elif config.imbalance != "natural" and d.n_max:
         counts = imbalanced_counts(d.n_max, d.num_classes, config.imbalance, config.ratio,
                                    config.minority_fraction)
+    milestones, factors = config.learning_rate_schedule()
     pieces = {
         "head": method.head,
         "sampler": method.sampler,
         "feature_weakening": method.feature_weakening,
         "learning_rate": {
             "base": config.lr, "warmup_epochs": config.warmup_epochs,
-            "milestones": config.milestones, "factors": config.lr_factors,
+            "milestones": milestones, "factors": factors,
         },
     }
     if counts is not None:

@@ -16,9 +16,9 @@ weakens major-class features. Defaults follow the papers
     ldam       LDAM (margin 0.5, s 30)       cosine
     ldam-drw   LDAM + DRW                    cosine      DRW at 160/200
     erm-drw    CE + DRW                      dense       DRW at 160/200
-    ib         CE, then IB (alpha 1000)      dense       IB from 100/200
-    ib-cb      CE, then IB with CB weights   dense       IB from 100/200
-    ib-focal   CE, then IB with focal        dense       IB from 100/200
+    ib         CE, then IB (alpha 1000)      dense       IB from 100/200, LR x0.01 there
+    ib-cb      CE, then IB with CB weights   dense       IB from 100/200, LR x0.01 there
+    ib-focal   CE, then IB with focal        dense       IB from 100/200, LR x0.01 there
     cdt        class-dependent temperatures  dense       gamma per dataset
     mfw        CE                            dense       feature weakening (after stage1)
     mfw-drw    CE + DRW                      dense       weakening, DRW at 80%
@@ -40,6 +40,9 @@ LDAM_MAX_MARGIN = 0.5
 LDAM_SCALE = 30.0
 IB_ALPHA = 1000.0
 IB_START = 0.5  # IB from epoch 100 of 200 (Park et al. sec. 5)
+# The reference code trains IB's phase at 0.01 x the schedule's rate
+# (pseulki/IB-Loss adjust_learning_rate; `config.with_phase_factor`).
+IB_PHASE_LR_FACTOR = 0.01
 MFW_ALPHA = 2.0  # Beta(alpha, alpha) of Ye, Zhan, Chao 2021 sec. 4
 MFW_BETA = {"exp": 2.0, "natural": 2.0, "step": 0.01}
 # "After the second group of convolutions" (sec. 5.1), the stem being the
@@ -92,6 +95,7 @@ class Method:
         if self.loss == "ib":
             defaults["alpha"] = IB_ALPHA
             defaults["phase_epoch"] = int(round(IB_START * epochs))
+            defaults["phase_lr_factor"] = IB_PHASE_LR_FACTOR
         if self.loss == "cdt":
             defaults["gamma"] = d.cdt_gamma
             defaults["phase_epoch"] = int(round(d.cdt_delay * epochs))
@@ -176,7 +180,7 @@ class Method:
 
 ALL_HYPERPARAMETERS = (
     "beta", "gamma", "alpha", "max_margin", "scale", "mfw_beta", "mfw_layer", "drw_epoch",
-    "phase_epoch",
+    "phase_epoch", "phase_lr_factor",
 )
 
 _MFW = ("alpha", "mfw_beta", "mfw_layer")
@@ -207,12 +211,14 @@ METHODS = {
                summary="LDAM + deferred re-weighting at the main LR decay"),
         Method("erm-drw", "ce", drw=True, hyperparameters=_DRW,
                summary="cross-entropy + deferred re-weighting at the main LR decay"),
-        Method("ib", "ib", loss_type="ce", hyperparameters=("alpha", "phase_epoch"),
+        Method("ib", "ib", loss_type="ce",
+               hyperparameters=("alpha", "phase_epoch", "phase_lr_factor"),
                summary="cross-entropy, then influence-balanced loss from mid-training"),
-        Method("ib-cb", "ib", loss_type="cb", hyperparameters=("alpha", "beta", "phase_epoch"),
+        Method("ib-cb", "ib", loss_type="cb",
+               hyperparameters=("alpha", "beta", "phase_epoch", "phase_lr_factor"),
                summary="IB with class-balanced (effective number) weights"),
         Method("ib-focal", "ib", loss_type="focal",
-               hyperparameters=("alpha", "gamma", "phase_epoch"),
+               hyperparameters=("alpha", "gamma", "phase_epoch", "phase_lr_factor"),
                summary="IB with a focal second phase (gamma 1)"),
         Method("cdt", "cdt", hyperparameters=("gamma", "phase_epoch"),
                summary="class-dependent temperatures (gamma per dataset)"),
