@@ -109,8 +109,7 @@ _CONFIG_FIELDS = (
     "method", "data_dir", "imbalance", "ratio", "minority_fraction", "beta", "gamma", "alpha",
     "max_margin", "scale", "mfw_beta", "mfw_layer", "drw_epoch", "phase_epoch", "phase_lr_factor",
     "epochs", "batch_size", "lr", "warmup_epochs", "milestones", "lr_factors", "weight_decay",
-    "backbone",
-    "seed", "strategy", "output_dir", "run_name", "monitor",
+    "backbone", "seed", "strategy", "output_dir", "run_name", "monitor",
 )
 
 
