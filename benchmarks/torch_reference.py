@@ -108,11 +108,14 @@ def build_resnet32(num_classes=10):
                 if isinstance(m, nn.Conv2d):
                     nn.init.kaiming_normal_(m.weight)
 
-        def forward(self, x):
+        def features(self, x):
+            """The pooled 64-d penultimate features h (the input of `linear`)."""
             out = F.relu(self.bn1(self.conv1(x)))
             out = self.blocks(out)
-            out = torch.flatten(F.adaptive_avg_pool2d(out, 1), 1)
-            return self.linear(out)
+            return torch.flatten(F.adaptive_avg_pool2d(out, 1), 1)
+
+        def forward(self, x):
+            return self.linear(self.features(x))
 
     return ResNet32()
 
