@@ -43,7 +43,9 @@ class IBLoss(LongTailLoss):
     (1 - p_y)^gamma CE (`base_loss="focal"`, the paper's IB + focal). IB(x) is
     the L1 norm of the gradient of the cross-entropy with respect to the last
     layer's weights (paper eq. 4); it is computed as 2 * sum_{c != y} p_c *
-    ||h||_1, equal to the formula and accurate when p_y is close to 1.
+    ||h||_1, equal to the formula and accurate when p_y is close to 1. For IB
+    + focal the reference code takes the modulator's p as exp(-w_y CE)
+    (= p_y^{w_y}, the class weight inside); here it is p_y, as in `FocalLoss`.
 
     Class weights and alpha: we follow the reference code, as described in
     METHODS.md: `w` are normalised to sum to C (inverse frequency,
