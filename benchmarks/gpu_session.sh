@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 7 on one lent GPU machine, in one call of about 5-8 minutes.
 #
-# Two 200-epoch runs side by side on the one GPU, on the same long-tailed images:
+# Three 200-epoch runs side by side on the one GPU, on the same long-tailed images:
 #   (a) the CIFAR-10-LT ldam-drw recipe on JAX (recipes/cifar10_lt.py, per-epoch
 #       test monitor on): a full-length row and the speed target (the whole
 #       200-epoch recipe in at most 5 minutes on one H100: report.json's
@@ -9,7 +9,9 @@
 #   (b) the PyTorch port of the reference loop (benchmarks/torch_ldam_drw.py):
 #       the figure of the papers' own loop on this copy of CIFAR-10, which tells
 #       whether ldam-drw's gap to the paper (71.6 vs 77.0 on CPU) is keras_lt's
-#       or the setting's.
+#       or the setting's;
+#   (c) the PyTorch port of the IB reference loop (benchmarks/torch_ib.py): the
+#       same question for ib (68.1 vs 78.3 on CPU).
 #
 # 1. Here, on a CPU machine, in the repository root (needs network to PyPI):
 #        bash benchmarks/gpu_session.sh --prepare
@@ -87,6 +89,13 @@ started=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
         --checkpoint "$WORK/torch-ldam-drw.pt" --json "$OUT/torch-ldam-drw-e${EPOCHS}-s${SEED}.json"
     echo "torch reference loop: exit $?, $(( $(date +%s) - start )) s wall"
 ) > "$OUT/torch-ldam-drw.log" 2>&1 &
+(
+    start=$(date +%s)
+    KERAS_BACKEND=torch timeout "$LIMIT" python3 benchmarks/torch_ib.py \
+        --data-dir "$DATA" --ratio "$RATIO" --epochs "$EPOCHS" --seed "$SEED" --device "$DEVICE" \
+        --checkpoint "$WORK/torch-ib.pt" --json "$OUT/torch-ib-e${EPOCHS}-s${SEED}.json"
+    echo "torch IB reference loop: exit $?, $(( $(date +%s) - start )) s wall"
+) > "$OUT/torch-ib.log" 2>&1 &
 wait
 
 mkdir -p "$OUT/$name"
