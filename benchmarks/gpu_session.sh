@@ -82,20 +82,18 @@ started=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
         --run-name "$name" --quiet
     echo "keras_lt recipe: exit $?, $(( $(date +%s) - start )) s wall"
 ) > "$OUT/keras-ldam-drw.log" 2>&1 &
-(
+# One PyTorch reference loop (benchmarks/torch_<method>.py) for the whole schedule.
+torch_reference() {
+    local method=$1 start
     start=$(date +%s)
-    KERAS_BACKEND=torch timeout "$LIMIT" python3 benchmarks/torch_ldam_drw.py \
+    KERAS_BACKEND=torch timeout "$LIMIT" python3 "benchmarks/torch_${method}.py" \
         --data-dir "$DATA" --ratio "$RATIO" --epochs "$EPOCHS" --seed "$SEED" --device "$DEVICE" \
-        --checkpoint "$WORK/torch-ldam-drw.pt" --json "$OUT/torch-ldam-drw-e${EPOCHS}-s${SEED}.json"
-    echo "torch reference loop: exit $?, $(( $(date +%s) - start )) s wall"
-) > "$OUT/torch-ldam-drw.log" 2>&1 &
-(
-    start=$(date +%s)
-    KERAS_BACKEND=torch timeout "$LIMIT" python3 benchmarks/torch_ib.py \
-        --data-dir "$DATA" --ratio "$RATIO" --epochs "$EPOCHS" --seed "$SEED" --device "$DEVICE" \
-        --checkpoint "$WORK/torch-ib.pt" --json "$OUT/torch-ib-e${EPOCHS}-s${SEED}.json"
-    echo "torch IB reference loop: exit $?, $(( $(date +%s) - start )) s wall"
-) > "$OUT/torch-ib.log" 2>&1 &
+        --checkpoint "$WORK/torch-${method//_/-}.pt" \
+        --json "$OUT/torch-${method//_/-}-e${EPOCHS}-s${SEED}.json"
+    echo "torch ${method} reference loop: exit $?, $(( $(date +%s) - start )) s wall"
+}
+torch_reference ldam_drw > "$OUT/torch-ldam-drw.log" 2>&1 &
+torch_reference ib > "$OUT/torch-ib.log" 2>&1 &
 wait
 
 mkdir -p "$OUT/$name"

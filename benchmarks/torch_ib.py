@@ -52,7 +52,10 @@ def parse_args(argv=None):
     parser.add_argument("--alpha", type=float, default=1000.0)
     parser.add_argument("--ib-epoch", type=int, default=None,
                         help="first epoch of the IB phase (default: 100 of 200, scaled)")
-    return parse(parser, argv)
+    args = parse(parser, argv)
+    if args.ib_epoch is None:
+        args.ib_epoch = scaled(100, args.epochs)
+    return args
 
 
 def ib_learning_rate(epoch, base, warmup, milestones, ib_epoch):
@@ -102,8 +105,6 @@ class InfluenceBalanced:
     def __init__(self, args, counts, device):
         import torch
 
-        if args.ib_epoch is None:
-            args.ib_epoch = scaled(100, args.epochs)
         self.weights = torch.tensor(ib_class_weights(counts), dtype=torch.float32,
                                     device=device)
         self.alpha, self.base, self.ib_epoch = args.alpha, args.lr, args.ib_epoch
