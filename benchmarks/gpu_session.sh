@@ -7,11 +7,10 @@
 #       200-epoch recipe in at most 5 minutes on one H100: report.json's
 #       train_seconds);
 #   (b) the PyTorch port of the reference loop (benchmarks/torch_ldam_drw.py):
-#       the figure of the papers' own loop on this copy of CIFAR-10, which tells
-#       whether ldam-drw's gap to the paper (71.6 vs 77.0 on CPU) is keras_lt's
-#       or the setting's;
+#       the figure of the papers' own loop on this copy of CIFAR-10 on the GPU,
+#       beside its CPU run (71.09; keras_lt 71.61, the paper 77.03);
 #   (c) the PyTorch port of the IB reference loop (benchmarks/torch_ib.py): the
-#       same question for ib (68.1 vs 78.3 on CPU).
+#       same for ib (CPU: 69.56 last, 73.26 best; keras_lt 68.06, the paper 78.26).
 #
 # 1. Here, on a CPU machine, in the repository root (needs network to PyPI):
 #        bash benchmarks/gpu_session.sh --prepare
@@ -23,7 +22,7 @@
 # 3. Back here: copy the returned folder to runs/gpu/, then
 #        python benchmarks/reproduce.py --collect --collect-from runs/gpu
 #    and commit benchmarks/records/ and benchmarks/RESULTS.md; the torch
-#    figure goes into RESULTS.md's LDAM-DRW A/B section.
+#    figures go into RESULTS.md's LDAM-DRW and IB A/B sections.
 #
 # Settings (environment): EPOCHS (200), SEED (0), RATIO (100), DEVICE (cuda, for
 # the torch loop), DATA (a CIFAR-10 image folder; default: .gpu's archive
