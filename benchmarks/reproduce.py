@@ -282,8 +282,8 @@ FINDINGS = {
         "ArrayDataset's gaps were 0.07 s median and 2.9 s at most, epochs 8.35 s "
         "median; tf.data's 0.02 s and 0.11 s, epochs 8.03 s. With a second training "
         "job on the two cores, ArrayDataset stood 2.5-4.4 s at 6 of 10 epoch starts "
-        "(median epoch 20.1 s), tf.data never more than 0.18 s (17.4 s). The 200-epoch"
-        " rows above ran before the fix.",
+        "(median epoch 20.1 s), tf.data never more than 0.18 s (17.4 s). Of the 200-epoch"
+        " rows above, erm and ldam-drw ran before the fix, ib and mfw-drw after it.",
         "Shortened CPU runs (2026-11-23, exp 100, TensorFlow, schedules scaled by the "
         "recipe): far from converged. erm reaches 26.8 / 29.3 / 43.5 % top-1 at 6 / 8 / "
         "20 epochs against 70.36 at 200, and its tail classes (medium) are still near "
