@@ -254,7 +254,7 @@ FINDINGS = {
         "72.12 top-1 against the paper's 79.80 (-7.68); many-shot 75.2, the two rarest "
         "classes 59.7; per class 90.0 97.5 76.9 69.1 75.2 63.3 71.4 58.4 58.8 60.6. On the "
         "same copy it is the best of the four full rows: +6.76 over erm (65.36) and +0.51 "
-        "over ldam-drw (71.61), where ye21's Table 1 has +8.7 over its ERM (71.1) and +2.8 "
+        "over ldam-drw (71.61), where ye21's Table 1 has +8.7 over the ERM it cites (71.1) and +2.8 "
         "over LDAM-DRW (77.0). So its gain over erm mostly survives the copy and about 5 "
         "points of its gap are the setting's, as for erm and ldam-drw; the remaining ~2.5 "
         "points are not yet accounted for: one seed (the reference loops' 40-epoch seeds "
