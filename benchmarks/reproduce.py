@@ -179,8 +179,8 @@ FINDINGS = {
         "Full-length rows: no GPU machine was available to this task (2026-11-23). On "
         "this 2-core CPU, TensorFlow, with keras_lt's fused batch norm (5ae892c), one "
         "200-epoch row takes about 2 hours of the whole machine (35-38 s per epoch "
-        "measured, no per-epoch monitor), the 28 rows about 2.5 days; four rows (erm, "
-        "ldam-drw, ib, mfw-drw; exp 100) were run that way, the others wait for a GPU machine. When a row falls "
+        "measured, no per-epoch monitor), the 28 rows about 2.5 days; five rows (erm, "
+        "ldam-drw, ib, mfw-drw, cdt; exp 100) were run that way, the others wait for a GPU machine. When a row falls "
         "short, the per-epoch monitor (history.json, 'best epoch' column) and the "
         "per-class report are the first places to look.",
         "ldam-drw, exp 100, 200 epochs (TensorFlow, CPU, seed 0, last epoch, 2026-11-23): "
@@ -261,6 +261,15 @@ FINDINGS = {
         "differ by 0.9 (ldam-drw) and 3.8 (ib)) and last against best epoch (3.7 for IB's "
         "reference loop, 0.7 for LDAM-DRW's) are each large enough, and the ye21 paper links no "
         "code to run beside it.",
+        "cdt, exp 100, 200 epochs (TensorFlow, CPU, seed 0, last epoch, 2026-11-30, "
+        "2.6 h, 47 s per epoch, no per-epoch monitor; gamma 0.3): 73.85 "
+        "top-1 against the paper's 79.36 (-5.51); many-shot 76.1, the two rarest classes "
+        "65.0; per class 87.2 93.2 76.9 67.6 75.7 66.1 76.5 65.3 63.5 66.5. The best of the "
+        "five full rows on this copy: +8.49 over erm (65.36), where ye20's Table 2 has +8.3 "
+        "over its own ERM run (71.1 -> 79.4), and +2.24 over ldam-drw (71.61), where the "
+        "papers' figures differ by +2.3 (79.36 vs cao19's 77.03). So CDT's gains over erm "
+        "and ldam-drw survive the copy whole, and its gap to the paper (5.5) is the ~5 "
+        "points erm (5.0) and ldam-drw (5.4) lose on this copy too.",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
         "75-86 s against a median of 43 s (6.8 min, 6 % of that part). Two of them were "
@@ -283,7 +292,7 @@ FINDINGS = {
         "median; tf.data's 0.02 s and 0.11 s, epochs 8.03 s. With a second training "
         "job on the two cores, ArrayDataset stood 2.5-4.4 s at 6 of 10 epoch starts "
         "(median epoch 20.1 s), tf.data never more than 0.18 s (17.4 s). Of the 200-epoch"
-        " rows above, erm and ldam-drw ran before the fix, ib and mfw-drw after it.",
+        " rows above, erm and ldam-drw ran before the fix, ib, mfw-drw and cdt after it.",
         "Shortened CPU runs (2026-11-23, exp 100, TensorFlow, schedules scaled by the "
         "recipe): far from converged. erm reaches 26.8 / 29.3 / 43.5 % top-1 at 6 / 8 / "
         "20 epochs against 70.36 at 200, and its tail classes (medium) are still near "
