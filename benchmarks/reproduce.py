@@ -178,8 +178,8 @@ FINDINGS = {
         "not in the full plan.",
         "Full-length rows: no GPU machine was available to this task (2026-11-23). On "
         "this 2-core CPU, TensorFlow, with keras_lt's fused batch norm (5ae892c), one "
-        "200-epoch row takes about 2 hours of the whole machine (35-38 s per epoch "
-        "measured, no per-epoch monitor), the 28 rows about 2.5 days; five rows (erm, "
+        "200-epoch row takes 2-2.7 hours of the whole machine (35-47 s per epoch "
+        "measured across the five rows, no per-epoch monitor), the 28 rows about 2.5 days; five rows (erm, "
         "ldam-drw, ib, mfw-drw, cdt; exp 100) were run that way, the others wait for a GPU machine. When a row falls "
         "short, the per-epoch monitor (history.json, 'best epoch' column) and the "
         "per-class report are the first places to look.",
@@ -253,7 +253,7 @@ FINDINGS = {
         "2.3 h, no per-epoch monitor; MFW after stage 1, alpha 2, beta 2, DRW at 160): "
         "72.12 top-1 against the paper's 79.80 (-7.68); many-shot 75.2, the two rarest "
         "classes 59.7; per class 90.0 97.5 76.9 69.1 75.2 63.3 71.4 58.4 58.8 60.6. On the "
-        "same copy it is the best of the four full rows: +6.76 over erm (65.36) and +0.51 "
+        "same copy it is the best of the first four full rows: +6.76 over erm (65.36) and +0.51 "
         "over ldam-drw (71.61), where ye21's Table 1 has +8.7 over the ERM it cites (71.1) and +2.8 "
         "over LDAM-DRW (77.0). So its gain over erm mostly survives the copy and about 5 "
         "points of its gap are the setting's, as for erm and ldam-drw; the remaining ~2.5 "
