@@ -716,8 +716,11 @@ def load_records(records_dir):
 
 def discover(dirs, known, max_depth=3):
     """Rows of the recipe's run folders (a config.json inside) under `dirs`,
-    other than the folders of the rows in `known`."""
-    taken = {os.path.abspath(run_dir(d, r)) for r in known for d in dirs}
+    other than the folders of the rows in `known`, which live in `dirs[0]`
+    (the runs folder). A folder named like a plan row under another of `dirs`
+    (the GPU session's runs/gpu/cifar10-exp100-ldam-drw-e200-s0-jax) is a run
+    found there: nothing else reads it."""
+    taken = {os.path.abspath(run_dir(dirs[0], r)) for r in known}
     found, seen = [], set()
     for top in dirs:
         if not os.path.isdir(top):
@@ -805,6 +808,12 @@ def table(entries, full):
 def render(full_entries, short_entries, runs_dir, pending=(), collect_from=()):
     """The generated block of RESULTS.md (between the markers)."""
     done_full = sum(e["result"] is not None for e in full_entries)
+    # A setting run on two backends (TensorFlow on CPU, JAX on a GPU) is two
+    # table lines but one of the papers' rows.
+    settings = {_key(e["row"]) for e in full_entries}
+    settings_run = {_key(e["row"]) for e in full_entries if e["result"] is not None}
+    runs_note = (f" ({done_full} runs: some on two backends)"
+                 if done_full > len(settings_run) else "")
     lines = [
         BEGIN,
         "## Reproduction of the papers' figures (benchmarks/reproduce.py)",
@@ -820,8 +829,8 @@ def render(full_entries, short_entries, runs_dir, pending=(), collect_from=()):
         + (f" --runs-dir {runs_dir}" if runs_dir != DEFAULT_RUNS_DIR else "")
         + "".join(f" --collect-from {d}" for d in collect_from) + "`.",
         "",
-        f"### Full length (200 epochs, the papers' schedule): {done_full} of "
-        f"{len(full_entries)} rows run",
+        f"### Full length (200 epochs, the papers' schedule): {len(settings_run)} of "
+        f"{len(settings)} rows run{runs_note}",
         "",
         table(full_entries, full=True),
         "",

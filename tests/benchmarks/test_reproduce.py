@@ -245,3 +245,28 @@ def test_records_keep_results_of_runs_no_longer_on_disk(tmp_path):
     # Without records, the row is not run.
     reproduce.regenerate(results, runs, ".data/cifar10")
     assert "0 of 28 rows run" in open(results).read()
+
+
+def test_a_plan_rows_run_collected_from_another_folder_is_shown(tmp_path):
+    # benchmarks/gpu_session.sh brings back runs named like plan rows, in runs/gpu.
+    runs, results = str(tmp_path / "runs"), str(tmp_path / "RESULTS.md")
+    gpu = tmp_path / "gpu"
+    row = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}[("exp", "mfw")]
+    _write_run(str(gpu / row.name), _config(row), report=_report(0.6893, 0.74, 0.487))
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(gpu)])
+    text = open(results).read()
+    lines = [line for line in text.splitlines()
+             if "exp 100 | mfw |" in line and "(full)" in line]
+    assert len(lines) == 1, lines  # the run, not also the plan row "not yet run"
+    assert "| 78.50 | 68.93 | -9.57 **short** | 74.00 | 48.70 |" in lines[0]
+    assert str(gpu / row.name) in lines[0]
+    assert "1 of 28 rows run" in text and "runs: some on two backends" not in text
+    # The same setting run on TensorFlow too (another folder): two lines, one row.
+    tf_run = tmp_path / "ab" / "cifar10-exp100-mfw-e200-s0-tensorflow"
+    _write_run(str(tf_run), _config(row, backend="tensorflow"),
+               report=_report(0.7012, 0.75, 0.50, backend="tensorflow"))
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(gpu), str(tf_run.parent)])
+    text = open(results).read()
+    assert len([line for line in text.splitlines()
+                if "exp 100 | mfw |" in line and "(full)" in line]) == 2
+    assert "1 of 28 rows run (2 runs: some on two backends)" in text
