@@ -1,32 +1,40 @@
 #!/usr/bin/env bash
-# Issue 7 on one lent GPU machine, in one call of about 5-8 minutes.
+# Issue 7 on one lent GPU machine, in one call of at most BUDGET (560) seconds.
+# A second call can skip phase 1: PHASE1_SECONDS=271 JOBS="exp:cb-focal exp:ldam".
 #
-# Three 200-epoch runs side by side on the one GPU, on the same long-tailed images:
-#   (a) the CIFAR-10-LT ldam-drw recipe on JAX (recipes/cifar10_lt.py, per-epoch
-#       test monitor on): a full-length row and the speed target (the whole
-#       200-epoch recipe in at most 5 minutes on one H100: report.json's
-#       train_seconds);
-#   (b) the PyTorch port of the reference loop (benchmarks/torch_ldam_drw.py):
-#       the figure of the papers' own loop on this copy of CIFAR-10 on the GPU,
-#       beside its CPU run (71.09; keras_lt 71.61, the paper 77.03);
-#   (c) the PyTorch port of the IB reference loop (benchmarks/torch_ib.py): the
-#       same for ib (CPU: 69.56 last, 73.26 best; keras_lt 68.06, the paper 78.26).
+# Phase 1, alone on the GPU: the CIFAR-10-LT exp-100 ldam-drw recipe on JAX
+#   (recipes/cifar10_lt.py, per-epoch test monitor on), 200 epochs: a full-length
+#   row and the speed target (the whole 200-epoch recipe in at most 5 minutes on
+#   one H100: report.json's train_seconds, measured with nothing else running).
+# Phase 2, side by side on the GPU in the time left: more full-length rows, first
+#   the step-100 ones (25,250 training images: ~4.4 h a row on the 2-core CPU, so
+#   the GPU is their only chance), then exp-100 methods not yet run, then the
+#   PyTorch port of the reference loop (benchmarks/torch_ldam_drw.py) on the GPU.
+#   A job costs T1 x (its images / 12,406), T1 the phase-1 time; jobs are taken in
+#   order while their costs add up to at most 1.5 x the time left (runs side by
+#   side share a GPU that one ResNet-32 leaves mostly idle). A job still running
+#   at the end is stopped and lost (its epoch is in session.log).
 #
 # 1. Here, on a CPU machine, in the repository root (needs network to PyPI):
 #        bash benchmarks/gpu_session.sh --prepare
 #    puts keras's missing wheels (the GPU image has JAX and torch, not keras)
 #    and the CIFAR-10 archive into .gpu/ (git-ignored, about 25 MB).
-# 2. With the device tool: run(command="bash benchmarks/gpu_session.sh",
-#    carry=[".gpu"], timeout_s=600). Each run writes a log, its JSON results
-#    and the recipe run's config/report/history under $OUT (they come back).
-# 3. Back here: copy the returned folder to runs/gpu/, then
-#        python benchmarks/reproduce.py --collect --collect-from runs/gpu
-#    and commit benchmarks/records/ and benchmarks/RESULTS.md; the torch
-#    figures go into RESULTS.md's LDAM-DRW and IB A/B sections.
+# 2. With the device tool: run(command="bash benchmarks/gpu_session.sh 2>&1 |
+#    tee $OUT/session.log", carry=[".gpu"], timeout_s=600). Everything comes back
+#    as two files under $OUT: session.log and gpu-results.tar.gz (each run's
+#    folder with config, report, history and reproduce.json; the logs; the torch
+#    JSON). Measured on an H200 (2026-11-30): phase 1 took 271 s, a machine start
+#    about 30 s; two recipes side by side ran as fast as one alone.
+# 3. Back here: mkdir -p runs/gpu && tar -xzf <files_at>/gpu-results.tar.gz -C runs/gpu
+#        python benchmarks/reproduce.py --collect --collect-from runs/ab --collect-from runs/gpu
+#    and commit benchmarks/records/ and benchmarks/RESULTS.md.
 #
-# Settings (environment): EPOCHS (200), SEED (0), RATIO (100), DEVICE (cuda, for
-# the torch loop), DATA (a CIFAR-10 image folder; default: .gpu's archive
-# unpacked), WORK (run folders, /tmp/keras_lt_gpu), LIMIT (seconds per run, 540).
+# Settings (environment): EPOCHS (200), SEED (0), BUDGET (seconds for the whole
+# script, 560), JOBS (phase-2 queue, "imbalance:method" or "torch:ldam_drw"),
+# MAX_JOBS (phase-2 jobs at most, 8), SHARE_PERCENT (phase-2 capacity in percent of
+# the time left, 150), PHASE1_SECONDS (skip phase 1, assume it took this long),
+# DEVICE (cuda, for the torch loop), DATA (a CIFAR-10 image folder; default:
+# .gpu's archive unpacked), WORK (/tmp/keras_lt_gpu).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,19 +52,23 @@ if [ "${1:-}" = "--prepare" ]; then
     exit 0
 fi
 
+T0=$(date +%s)
 EPOCHS=${EPOCHS:-200}
 SEED=${SEED:-0}
-RATIO=${RATIO:-100}
+BUDGET=${BUDGET:-560}
+JOBS=${JOBS:-"step:ldam-drw step:cdt step:ib exp:cb-focal step:mfw-drw exp:ldam exp:ib-cb torch:ldam_drw exp:focal step:erm"}
+MAX_JOBS=${MAX_JOBS:-8}
 DEVICE=${DEVICE:-cuda}
 WORK=${WORK:-/tmp/keras_lt_gpu}
-LIMIT=${LIMIT:-540}
-OUT=${OUT:-runs/gpu}
-mkdir -p "$OUT" "$WORK"
+OUT=${OUT:-runs/gpu-out}
+RES=$WORK/results
+mkdir -p "$OUT" "$RES"
+left() { echo $(( BUDGET - ($(date +%s) - T0) )); }
 
 if ls .gpu/whl/*.whl > /dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/keras_lt_site .gpu/whl/*.whl || exit 1
-    export PYTHONPATH=/tmp/keras_lt_site:$PWD
+    export PYTHONPATH=/tmp/keras_lt_site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 else
     export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi
@@ -67,57 +79,107 @@ fi
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
     || echo "no nvidia-smi: $(nproc) CPUs"
+echo "setup: $(( $(date +%s) - T0 )) s"
 
-name=cifar10-exp${RATIO}-ldam-drw-e${EPOCHS}-s${SEED}-jax
-recipe="KERAS_BACKEND=jax python recipes/cifar10_lt.py --method ldam-drw --imbalance exp \
---ratio $RATIO --epochs $EPOCHS --seed $SEED --data-dir .data/cifar10 --quiet"
-started=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
-# Both processes share the GPU: JAX takes part of the memory, not 75 %.
-(
+# keras_recipe IMBALANCE METHOD SECONDS MEMORY_FRACTION: one recipe run on JAX, its
+# folder (config, report, history, reproduce.json) and log into $RES.
+keras_recipe() {
+    local imb=$1 method=$2 limit=$3 mem=$4 name start started rc
+    name=cifar10-${imb}100-${method}-e${EPOCHS}-s${SEED}-jax
+    started=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
     start=$(date +%s)
-    XLA_PYTHON_CLIENT_MEM_FRACTION=0.4 KERAS_BACKEND=jax timeout "$LIMIT" \
-        python3 recipes/cifar10_lt.py --method ldam-drw --imbalance exp --ratio "$RATIO" \
+    XLA_PYTHON_CLIENT_MEM_FRACTION=$mem KERAS_BACKEND=jax timeout "$limit" \
+        python3 recipes/cifar10_lt.py --method "$method" --imbalance "$imb" --ratio 100 \
         --epochs "$EPOCHS" --seed "$SEED" --data-dir "$DATA" --output-dir "$WORK" \
-        --run-name "$name" --quiet
-    echo "keras_lt recipe: exit $?, $(( $(date +%s) - start )) s wall"
-) > "$OUT/keras-ldam-drw.log" 2>&1 &
-# One PyTorch reference loop (benchmarks/torch_<method>.py) for the whole schedule.
-torch_reference() {
-    local method=$1 start
-    start=$(date +%s)
-    KERAS_BACKEND=torch timeout "$LIMIT" python3 "benchmarks/torch_${method}.py" \
-        --data-dir "$DATA" --ratio "$RATIO" --epochs "$EPOCHS" --seed "$SEED" --device "$DEVICE" \
-        --checkpoint "$WORK/torch-${method//_/-}.pt" \
-        --json "$OUT/torch-${method//_/-}-e${EPOCHS}-s${SEED}.json"
-    echo "torch ${method} reference loop: exit $?, $(( $(date +%s) - start )) s wall"
-}
-torch_reference ldam_drw > "$OUT/torch-ldam-drw.log" 2>&1 &
-torch_reference ib > "$OUT/torch-ib.log" 2>&1 &
-wait
-
-mkdir -p "$OUT/$name"
-for f in config.json report.json history.json; do
-    [ -f "$WORK/$name/$f" ] && cp "$WORK/$name/$f" "$OUT/$name/"
-done
-# What reproduce.py reads besides the report: the command and the device.
-KERAS_BACKEND=jax python3 - "$OUT/$name/reproduce.json" "$recipe" "$started" <<'PY'
+        --run-name "$name" --quiet > "$RES/$name.log" 2>&1
+    rc=$?
+    mkdir -p "$RES/$name"
+    for f in config.json report.json history.json; do
+        [ -f "$WORK/$name/$f" ] && cp "$WORK/$name/$f" "$RES/$name/"
+    done
+    KERAS_BACKEND=jax python3 - "$RES/$name/reproduce.json" "$imb" "$method" "$started" "$rc" \
+        "$EPOCHS" "$SEED" <<'PY'
 import datetime, json, socket, sys
 import jax
+out, imb, method, started, rc, epochs, seed = sys.argv[1:]
 device = jax.devices()[0]
 kind = "GPU: " + device.device_kind if device.platform == "gpu" else "CPU"
-json.dump({"command": sys.argv[2] + "  # run by benchmarks/gpu_session.sh", "device": kind,
-           "host": socket.gethostname(), "started": sys.argv[3],
+command = (f"KERAS_BACKEND=jax python recipes/cifar10_lt.py --method {method} --imbalance {imb} "
+           f"--ratio 100 --epochs {epochs} --seed {seed} --data-dir .data/cifar10 --quiet"
+           "  # run by benchmarks/gpu_session.sh")
+json.dump({"command": command, "device": kind, "host": socket.gethostname(),
+           "started": started, "returncode": int(rc),
            "finished": datetime.datetime.now(datetime.timezone.utc).replace(
-               microsecond=0).isoformat()}, open(sys.argv[1], "w"), indent=2)
+               microsecond=0).isoformat()}, open(out, "w"), indent=2)
 PY
-tail -n 3 "$OUT/keras-ldam-drw.log" "$OUT/torch-ldam-drw.log"
-python3 - "$OUT/$name/report.json" <<'EOF'
-import json, sys
+    python3 - "$WORK/$name" "$rc" "$(( $(date +%s) - start ))" <<'PY'
+import json, os, sys
+folder, rc, wall = sys.argv[1:]
 try:
-    report = json.load(open(sys.argv[1]))
+    r = json.load(open(os.path.join(folder, "report.json")))
+    print(f"{os.path.basename(folder)}: top-1 {100 * r['top1']:.2f}, train "
+          f"{r['run']['train_seconds']:.0f} s, {wall} s wall")
 except OSError:
-    sys.exit("no report.json: the recipe did not finish")
-print(f"keras_lt ldam-drw: top-1 {100 * report['top1']:.2f}, "
-      f"{report['run']['train_seconds']:.0f} s for {report['run']['epochs']} epochs "
-      f"({report['run']['backend']})")
-EOF
+    epoch = "?"
+    try:
+        import numpy as np
+        meta = np.load(os.path.join(folder, "checkpoint", "checkpoint.npz"))["meta"]
+        epoch = json.loads(bytes(meta).decode())["epoch"]
+    except Exception:
+        pass
+    print(f"{os.path.basename(folder)}: NOT FINISHED (exit {rc}, {wall} s wall, epoch {epoch})")
+PY
+}
+
+torch_reference() {
+    local method=$1 limit=$2 start rc
+    start=$(date +%s)
+    KERAS_BACKEND=torch timeout "$limit" python3 "benchmarks/torch_${method}.py" \
+        --data-dir "$DATA" --ratio 100 --epochs "$EPOCHS" --seed "$SEED" --device "$DEVICE" \
+        --checkpoint "$WORK/torch-${method//_/-}.pt" \
+        --json "$RES/torch-${method//_/-}-e${EPOCHS}-s${SEED}.json" > "$RES/torch-${method//_/-}.log" 2>&1
+    rc=$?
+    echo "torch ${method} reference loop: exit $rc, $(( $(date +%s) - start )) s wall"
+    tail -n 2 "$RES/torch-${method//_/-}.log"
+}
+
+pack() {
+    tar -czf "$OUT/gpu-results.tar.gz" -C "$RES" . && echo "packed: $(du -h "$OUT/gpu-results.tar.gz" | cut -f1)"
+}
+
+# Phase 1: alone (PHASE1_SECONDS=T skips it, taking T as its time).
+if [ -n "${PHASE1_SECONDS:-}" ]; then
+    T1=$PHASE1_SECONDS
+else
+    p1=$(date +%s)
+    keras_recipe exp ldam-drw $(( $(left) - 30 )) 0.5
+    T1=$(( $(date +%s) - p1 ))
+    echo "phase 1: $T1 s; $(left) s left"
+    pack
+fi
+
+# Phase 2: side by side, as many as the time left allows.
+room=$(( $(left) - 35 ))
+capacity=$(( room * ${SHARE_PERCENT:-150} / 100 ))
+used=0
+n=0
+for job in $JOBS; do
+    imb=${job%%:*}
+    method=${job#*:}
+    if [ "$imb" = step ]; then cost=$(( T1 * 25250 / 12406 )); else cost=$T1; fi
+    [ "$n" -ge "$MAX_JOBS" ] && break
+    [ "$cost" -ge "$room" ] && continue
+    [ $(( used + cost )) -gt "$capacity" ] && continue
+    used=$(( used + cost ))
+    n=$(( n + 1 ))
+    echo "phase 2 job $n: $job (cost ~$cost s)"
+    if [ "$imb" = torch ]; then
+        torch_reference "$method" "$room" > "$RES/phase2-$n.txt" 2>&1 &
+    else
+        keras_recipe "$imb" "$method" "$room" 0.1 > "$RES/phase2-$n.txt" 2>&1 &
+    fi
+done
+wait
+cat "$RES"/phase2-*.txt 2>/dev/null
+echo "phase 2: $n jobs; total $(( $(date +%s) - T0 )) s"
+pack
