@@ -29,6 +29,10 @@
 #        python benchmarks/reproduce.py --collect --collect-from runs/ab --collect-from runs/gpu
 #    and commit benchmarks/records/ and benchmarks/RESULTS.md.
 #
+# Phase 0 (first, alone, at most THROUGHPUT_LIMIT=200 s): benchmarks/throughput.py on
+#   JAX for the THROUGHPUT methods (erm,ldam-drw,ib,mfw,cdt; bare and erm always),
+#   its section in RESULTS-throughput.md inside the archive, to append to RESULTS.md.
+#
 # Settings (environment): EPOCHS (200), SEED (0), BUDGET (seconds for the whole
 # script, 560), JOBS (phase-2 queue, "imbalance:method" or "torch:ldam_drw"),
 # MAX_JOBS (phase-2 jobs at most, 8), SHARE_PERCENT (phase-2 capacity in percent of
@@ -58,6 +62,9 @@ SEED=${SEED:-0}
 BUDGET=${BUDGET:-560}
 JOBS=${JOBS:-"step:ldam-drw step:cdt step:ib exp:cb-focal step:mfw-drw exp:ldam exp:ib-cb torch:ldam_drw exp:focal step:erm"}
 MAX_JOBS=${MAX_JOBS:-8}
+THROUGHPUT=${THROUGHPUT-erm,ldam-drw,ib,mfw,cdt}
+THROUGHPUT_LIMIT=${THROUGHPUT_LIMIT:-200}
+THROUGHPUT_ARGS=${THROUGHPUT_ARGS:---steps 20}
 DEVICE=${DEVICE:-cuda}
 WORK=${WORK:-/tmp/keras_lt_gpu}
 OUT=${OUT:-runs/gpu-out}
@@ -146,6 +153,20 @@ torch_reference() {
 pack() {
     tar -czf "$OUT/gpu-results.tar.gz" -C "$RES" . && echo "packed: $(du -h "$OUT/gpu-results.tar.gz" | cut -f1)"
 }
+
+# Phase 0, alone: training images per second per method on JAX on this GPU
+# (benchmarks/throughput.py, issue 7's throughput table; THROUGHPUT="" skips it).
+if [ -n "$THROUGHPUT" ]; then
+    p0=$(date +%s)
+    KERAS_BACKEND=jax timeout "$THROUGHPUT_LIMIT" python3 benchmarks/throughput.py --backends jax \
+        --methods "$THROUGHPUT" --torch-python none --max-wait 30 $THROUGHPUT_ARGS \
+        --results "$RES/RESULTS-throughput.md" --json "$RES/throughput-gpu.json" \
+        --note "benchmarks/gpu_session.sh on $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)" \
+        > "$RES/throughput.log" 2>&1
+    echo "throughput: exit $?, $(( $(date +%s) - p0 )) s"
+    tail -n 25 "$RES/throughput.log"
+    pack
+fi
 
 # Phase 1: alone (PHASE1_SECONDS=T skips it, taking T as its time).
 if [ -n "${PHASE1_SECONDS:-}" ]; then

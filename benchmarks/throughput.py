@@ -298,6 +298,11 @@ def _device(backend):
 
         gpus = tf.config.list_physical_devices("GPU")
         return f"gpu:{gpus[0].name}" if gpus else "cpu"
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return f"gpu:{torch.cuda.get_device_name(0)}"
     return "cpu"
 
 
@@ -575,6 +580,12 @@ def overhead(rows, name, key="wall_ms"):
     return rows[name][key] / rows["erm"][key] - 1.0
 
 
+def accelerators(results):
+    """'CPU only', or the accelerators the backends trained on ('gpu:NVIDIA H200')."""
+    found = sorted({r.get("device", "cpu") for r in results} - {"cpu", "cpu:cpu"})
+    return "on " + ", ".join(found) if found else "CPU only"
+
+
 def format_section(results, torch_results, args, command, when):
     """The dated RESULTS.md section (markdown) for one throughput run."""
     backends = [r["backend"] for r in results]
@@ -584,7 +595,7 @@ def format_section(results, torch_results, args, command, when):
     lines = [f"### Throughput, {when:%Y-%m-%d %H:%M} UTC", ""]
     lines.append(f"Command: `{command}`  ")
     lines.append(f"Machine: {cpu_model()}, {usable_cores()} cores (nproc), "
-                 f"{platform.system()} {platform.release()}; CPU only.  ")
+                 f"{platform.system()} {platform.release()}; {accelerators(results)}.  ")
     versions = {}
     for r in results:
         versions.update(r["versions"])

@@ -82,3 +82,10 @@ def test_wait_for_quiet_is_shared_and_waits_for_the_load(monkeypatch):
 
     monkeypatch.setattr(machine_load, "load1", lambda: 4.0)
     assert machine_load.wait_for_quiet(2.5, 0, log=lambda *a: None) == (4.0, False)
+
+
+def test_machine_line_names_the_accelerator_a_backend_trained_on():
+    # The section said "CPU only" whatever the device: wrong for a GPU session's run.
+    assert throughput.accelerators([{"device": "cpu"}, {"device": "cpu:cpu"}]) == "CPU only"
+    assert throughput.accelerators([{"device": "gpu:NVIDIA H200"}, {"device": "cpu"}]) \
+        == "on gpu:NVIDIA H200"
