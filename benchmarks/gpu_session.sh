@@ -10,10 +10,12 @@
 #   the step-100 ones (25,250 training images: ~4.4 h a row on the 2-core CPU, so
 #   the GPU is their only chance), then exp-100 methods not yet run, then the
 #   PyTorch port of the reference loop (benchmarks/torch_ldam_drw.py) on the GPU.
-#   A job costs T1 x (its images / 12,406), T1 the phase-1 time; jobs are taken in
-#   order while their costs add up to at most 1.5 x the time left (runs side by
-#   side share a GPU that one ResNet-32 leaves mostly idle). A job still running
-#   at the end is stopped and lost (its epoch is in session.log).
+#   A job costs T1 x (its images / 12,406) x (its epochs left / 200), T1 the
+#   phase-1 time; jobs are taken in order while their costs (at most the time left
+#   each) add up to at most 2.5 x the time left (runs side by side share a GPU that
+#   one ResNet-32 leaves mostly idle: two ran as fast as one). A step-100 row
+#   (~9 min) does not fit one call: it runs as far as it gets, its checkpoint comes
+#   back in the archive, and the next call continues it from .gpu/resume/.
 #
 # 1. Here, on a CPU machine, in the repository root (needs network to PyPI):
 #        bash benchmarks/gpu_session.sh --prepare
@@ -27,7 +29,9 @@
 #    about 30 s; two recipes side by side ran as fast as one alone.
 # 3. Back here: mkdir -p runs/gpu && tar -xzf <files_at>/gpu-results.tar.gz -C runs/gpu
 #        python benchmarks/reproduce.py --collect --collect-from runs/ab --collect-from runs/gpu
-#    and commit benchmarks/records/ and benchmarks/RESULTS.md.
+#    and commit benchmarks/records/ and benchmarks/RESULTS.md. A run that came back
+#    unfinished (checkpoint/ in its folder, "NOT FINISHED" in session.log) goes to
+#    .gpu/resume/ for the next call: cp -r runs/gpu/<name> .gpu/resume/
 #
 # Phase 0 (first, alone, at most THROUGHPUT_LIMIT=200 s): benchmarks/throughput.py on
 #   JAX for the THROUGHPUT methods (erm,ldam-drw,ib,mfw,cdt; bare and erm always),
@@ -36,7 +40,7 @@
 # Settings (environment): EPOCHS (200), SEED (0), BUDGET (seconds for the whole
 # script, 560), JOBS (phase-2 queue, "imbalance:method" or "torch:ldam_drw"),
 # MAX_JOBS (phase-2 jobs at most, 8), SHARE_PERCENT (phase-2 capacity in percent of
-# the time left, 150), PHASE1_SECONDS (skip phase 1, assume it took this long),
+# the time left, 250), PARTIAL (1: start rows that cannot finish in this call), PHASE1_SECONDS (skip phase 1, assume it took this long),
 # DEVICE (cuda, for the torch loop), DATA (a CIFAR-10 image folder; default:
 # .gpu's archive unpacked), WORK (/tmp/keras_lt_gpu).
 set -uo pipefail
@@ -62,6 +66,7 @@ SEED=${SEED:-0}
 BUDGET=${BUDGET:-560}
 JOBS=${JOBS:-"step:ldam-drw step:cdt step:ib exp:cb-focal step:mfw-drw exp:ldam exp:ib-cb torch:ldam_drw exp:focal step:erm"}
 MAX_JOBS=${MAX_JOBS:-8}
+PARTIAL=${PARTIAL:-1}
 THROUGHPUT=${THROUGHPUT-erm,ldam-drw,ib,mfw,cdt}
 THROUGHPUT_LIMIT=${THROUGHPUT_LIMIT:-200}
 THROUGHPUT_ARGS=${THROUGHPUT_ARGS:---steps 20}
@@ -86,7 +91,20 @@ fi
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
     || echo "no nvidia-smi: $(nproc) CPUs"
+# Runs stopped in an earlier call (their folders, checkpoint/ inside) continue.
+if [ -d .gpu/resume ]; then
+    cp -r .gpu/resume/. "$WORK/" && echo "resuming: $(ls .gpu/resume | tr '\n' ' ')"
+fi
 echo "setup: $(( $(date +%s) - T0 )) s"
+
+# done_epochs NAME: epochs a run folder's checkpoint holds (0 without one).
+done_epochs() {
+    python3 - "$WORK/$1/checkpoint/checkpoint.npz" <<'PY' 2>/dev/null || echo 0
+import json, sys
+import numpy as np
+print(json.loads(bytes(np.load(sys.argv[1])["meta"]).decode())["epoch"])
+PY
+}
 
 # keras_recipe IMBALANCE METHOD SECONDS MEMORY_FRACTION: one recipe run on JAX, its
 # folder (config, report, history, reproduce.json) and log into $RES.
@@ -98,12 +116,14 @@ keras_recipe() {
     XLA_PYTHON_CLIENT_MEM_FRACTION=$mem KERAS_BACKEND=jax timeout "$limit" \
         python3 recipes/cifar10_lt.py --method "$method" --imbalance "$imb" --ratio 100 \
         --epochs "$EPOCHS" --seed "$SEED" --data-dir "$DATA" --output-dir "$WORK" \
-        --run-name "$name" --quiet > "$RES/$name.log" 2>&1
+        --run-name "$name" --resume --quiet > "$RES/$name.log" 2>&1
     rc=$?
     mkdir -p "$RES/$name"
     for f in config.json report.json history.json; do
         [ -f "$WORK/$name/$f" ] && cp "$WORK/$name/$f" "$RES/$name/"
     done
+    # Stopped before the end: its checkpoint comes back, for .gpu/resume/ next time.
+    [ -f "$WORK/$name/report.json" ] || cp -r "$WORK/$name/checkpoint" "$RES/$name/" 2>/dev/null
     KERAS_BACKEND=jax python3 - "$RES/$name/reproduce.json" "$imb" "$method" "$started" "$rc" \
         "$EPOCHS" "$SEED" <<'PY'
 import datetime, json, socket, sys
@@ -181,15 +201,25 @@ fi
 
 # Phase 2: side by side, as many as the time left allows.
 room=$(( $(left) - 35 ))
-capacity=$(( room * ${SHARE_PERCENT:-150} / 100 ))
+capacity=$(( room * ${SHARE_PERCENT:-250} / 100 ))
 used=0
 n=0
 for job in $JOBS; do
     imb=${job%%:*}
     method=${job#*:}
     if [ "$imb" = step ]; then cost=$(( T1 * 25250 / 12406 )); else cost=$T1; fi
+    if [ "$imb" != torch ]; then
+        name=cifar10-${imb}100-${method}-e${EPOCHS}-s${SEED}-jax
+        [ -f "$WORK/$name/report.json" ] && continue
+        cost=$(( cost * (EPOCHS - $(done_epochs "$name")) / EPOCHS ))
+    fi
     [ "$n" -ge "$MAX_JOBS" ] && break
-    [ "$cost" -ge "$room" ] && continue
+    # One that cannot finish in time runs as far as it gets (PARTIAL=1) and comes
+    # back with its checkpoint; the torch loop's does not come back.
+    if [ "$cost" -ge "$room" ]; then
+        [ "$PARTIAL" = 1 ] && [ "$imb" != torch ] || continue
+        cost=$room
+    fi
     [ $(( used + cost )) -gt "$capacity" ] && continue
     used=$(( used + cost ))
     n=$(( n + 1 ))
