@@ -91,6 +91,10 @@ fi
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
     || echo "no nvidia-smi: $(nproc) CPUs"
+# What reproduce.py shows in its device column ("GPU: NVIDIA H200").
+GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+DEVICE_KIND=${GPU_NAME:+GPU: $GPU_NAME}
+DEVICE_KIND=${DEVICE_KIND:-CPU}
 # Runs stopped in an earlier call (their folders, checkpoint/ inside) continue.
 if [ -d .gpu/resume ]; then
     cp -r .gpu/resume/. "$WORK/" && echo "resuming: $(ls .gpu/resume | tr '\n' ' ')"
@@ -124,13 +128,10 @@ keras_recipe() {
     done
     # Stopped before the end: its checkpoint comes back, for .gpu/resume/ next time.
     [ -f "$WORK/$name/report.json" ] || cp -r "$WORK/$name/checkpoint" "$RES/$name/" 2>/dev/null
-    KERAS_BACKEND=jax python3 - "$RES/$name/reproduce.json" "$imb" "$method" "$started" "$rc" \
-        "$EPOCHS" "$SEED" <<'PY'
+    python3 - "$RES/$name/reproduce.json" "$imb" "$method" "$started" "$rc" \
+        "$EPOCHS" "$SEED" "$DEVICE_KIND" <<'PY'
 import datetime, json, socket, sys
-import jax
-out, imb, method, started, rc, epochs, seed = sys.argv[1:]
-device = jax.devices()[0]
-kind = "GPU: " + device.device_kind if device.platform == "gpu" else "CPU"
+out, imb, method, started, rc, epochs, seed, kind = sys.argv[1:]
 command = (f"KERAS_BACKEND=jax python recipes/cifar10_lt.py --method {method} --imbalance {imb} "
            f"--ratio 100 --epochs {epochs} --seed {seed} --data-dir .data/cifar10 --quiet"
            "  # run by benchmarks/gpu_session.sh")
@@ -139,21 +140,14 @@ json.dump({"command": command, "device": kind, "host": socket.gethostname(),
            "finished": datetime.datetime.now(datetime.timezone.utc).replace(
                microsecond=0).isoformat()}, open(out, "w"), indent=2)
 PY
-    python3 - "$WORK/$name" "$rc" "$(( $(date +%s) - start ))" <<'PY'
+    python3 - "$WORK/$name" "$rc" "$(( $(date +%s) - start ))" "$(done_epochs "$name")" <<'PY'
 import json, os, sys
-folder, rc, wall = sys.argv[1:]
+folder, rc, wall, epoch = sys.argv[1:]
 try:
     r = json.load(open(os.path.join(folder, "report.json")))
     print(f"{os.path.basename(folder)}: top-1 {100 * r['top1']:.2f}, train "
           f"{r['run']['train_seconds']:.0f} s, {wall} s wall")
 except OSError:
-    epoch = "?"
-    try:
-        import numpy as np
-        meta = np.load(os.path.join(folder, "checkpoint", "checkpoint.npz"))["meta"]
-        epoch = json.loads(bytes(meta).decode())["epoch"]
-    except Exception:
-        pass
     print(f"{os.path.basename(folder)}: NOT FINISHED (exit {rc}, {wall} s wall, epoch {epoch})")
 PY
 }
@@ -181,7 +175,7 @@ if [ -n "$THROUGHPUT" ]; then
     KERAS_BACKEND=jax timeout "$THROUGHPUT_LIMIT" python3 benchmarks/throughput.py --backends jax \
         --methods "$THROUGHPUT" --torch-python none --max-wait 30 $THROUGHPUT_ARGS \
         --results "$RES/RESULTS-throughput.md" --json "$RES/throughput-gpu.json" \
-        --note "benchmarks/gpu_session.sh on $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)" \
+        --note "benchmarks/gpu_session.sh on ${GPU_NAME:-CPU}" \
         > "$RES/throughput.log" 2>&1
     echo "throughput: exit $?, $(( $(date +%s) - p0 )) s"
     tail -n 25 "$RES/throughput.log"

@@ -760,13 +760,13 @@ def load_records(records_dir):
     return entries
 
 
-def discover(dirs, known, max_depth=3):
+def discover(runs_dir, dirs, known, max_depth=3):
     """Rows of the recipe's run folders (a config.json inside) under `dirs`,
-    other than the folders of the rows in `known`, which live in `dirs[0]`
-    (the runs folder). A folder named like a plan row under another of `dirs`
-    (the GPU session's runs/gpu/cifar10-exp100-ldam-drw-e200-s0-jax) is a run
-    found there: nothing else reads it."""
-    taken = {os.path.abspath(run_dir(dirs[0], r)) for r in known}
+    other than the folders of the rows in `known`, which live in `runs_dir`.
+    A folder named like a plan row under another of `dirs` (the GPU session's
+    runs/gpu/cifar10-exp100-ldam-drw-e200-s0-jax) is a run found there:
+    nothing else reads it."""
+    taken = {os.path.abspath(run_dir(runs_dir, r)) for r in known}
     found, seen = [], set()
     for top in dirs:
         if not os.path.isdir(top):
@@ -957,7 +957,7 @@ def regenerate(results_path, runs_dir, data_dir, collect_from=(), epochs_short=N
     short = make_plan("cpu-short", epochs=epochs_short, backend=backend_short,
                       name_template=name_template)
     dirs = [runs_dir] + [d for d in collect_from if d != runs_dir]
-    extra = discover(dirs, full + short)
+    extra = discover(runs_dir, dirs, full + short)
     collected = {r: collect(r, runs_dir, data_dir) for r in full + short + extra}
     on_disk = set()
     for row, entry in collected.items():
