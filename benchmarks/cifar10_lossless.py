@@ -80,20 +80,25 @@ def read_package(tarball):
     return {"train": (train, train_labels), "test": (test, test_labels)}
 
 
+def class_files(labels, extension):
+    """(class name, file name, image index) of a split, in release order: the k-th
+    image of a class is `<class>/<k:04d><extension>`, as in the JPEG copy."""
+    for c, name in enumerate(CLASSES):
+        for k, i in enumerate(np.flatnonzero(labels == c)):
+            yield name, f"{k:04d}{extension}", i
+
+
 def write_folder(splits, out):
     """Writes `<out>/<split>/<class>/<k:04d>.png`; returns {split: images per class}."""
     from PIL import Image
 
     written = {}
     for split, (images, labels) in splits.items():
-        written[split] = []
-        for c, name in enumerate(CLASSES):
-            folder = os.path.join(out, split, name)
-            os.makedirs(folder, exist_ok=True)
-            indices = np.flatnonzero(labels == c)
-            for k, i in enumerate(indices):
-                Image.fromarray(images[i]).save(os.path.join(folder, f"{k:04d}.png"))
-            written[split].append(len(indices))
+        for name in CLASSES:
+            os.makedirs(os.path.join(out, split, name), exist_ok=True)
+        for name, file_name, i in class_files(labels, ".png"):
+            Image.fromarray(images[i]).save(os.path.join(out, split, name, file_name))
+        written[split] = np.bincount(labels, minlength=len(CLASSES)).tolist()
     return written
 
 
@@ -104,11 +109,9 @@ def compare_with_jpeg(splits, jpeg_dir):
     result = {}
     for split, (images, labels) in splits.items():
         diffs = []
-        for c, name in enumerate(CLASSES):
-            for k, i in enumerate(np.flatnonzero(labels == c)):
-                path = os.path.join(jpeg_dir, split, name, f"{k:04d}.jpg")
-                jpeg = np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
-                diffs.append(float(np.abs(jpeg - images[i]).mean()))
+        for name, file_name, i in class_files(labels, ".jpg"):
+            jpeg = Image.open(os.path.join(jpeg_dir, split, name, file_name)).convert("RGB")
+            diffs.append(float(np.abs(np.asarray(jpeg, dtype=np.int16) - images[i]).mean()))
         diffs = np.asarray(diffs)
         result[split] = {"images": len(diffs), "mean": round(float(diffs.mean()), 2),
                          "median": round(float(np.median(diffs)), 2),
