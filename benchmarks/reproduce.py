@@ -348,7 +348,8 @@ FINDINGS = {
         "68.02. The 5.09 left are the part the ib finding above put down to last against "
         "best epoch (3.7 for the reference loop on the JPEG copy, whose best epoch is four "
         "epochs into the IB phase) and one seed (keras_lt 1.5 below the reference at seed "
-        "0); this run's best epoch is not known (no per-epoch monitor).",
+        "0); this run's best epoch is not known (no per-epoch monitor). "
+        "mfw-drw the same way (2026-12-01, 2.7 h, per-epoch monitor on; run name png-exp100-mfw-drw-e200-s0-tensorflow): 77.29 against the paper's 79.80 (-2.51), best epoch 77.93 (epoch 186), where the JPEG copy gave 72.12: the compression costs MFW-DRW 5.17 points. Many-shot 80.4, the two rarest classes 65.1; on the JPEG test images 68.96. The 2.5 points left are of the size of one seed and last-vs-best epoch.",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
         "75-86 s against a median of 43 s (6.8 min, 6 % of that part). Two of them were "
