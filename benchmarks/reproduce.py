@@ -265,7 +265,9 @@ FINDINGS = {
         "over ldam-drw (71.61), where ye21's Table 1 has +8.7 over the ERM it cites (71.1) and +2.8 "
         "over LDAM-DRW (77.0). So its gain over erm mostly survives the copy and about 5 "
         "points of its gap are the setting's, as for erm and ldam-drw; the remaining ~2.5 "
-        "points are not yet accounted for: one seed (the reference loops' 40-epoch seeds "
+        "points are not yet accounted for (the 5 are measured since: on the original "
+        "pixels mfw-drw gives 77.29, 5.17 above this row; 'What the JPEG copy costs' "
+        "below): one seed (the reference loops' 40-epoch seeds "
         "differ by 0.9 (ldam-drw) and 3.8 (ib)) and last against best epoch (3.7 for IB's "
         "reference loop, 0.7 for LDAM-DRW's) are each large enough, and the ye21 paper links no "
         "code to run beside it.",
@@ -349,7 +351,12 @@ FINDINGS = {
         "best epoch (3.7 for the reference loop on the JPEG copy, whose best epoch is four "
         "epochs into the IB phase) and one seed (keras_lt 1.5 below the reference at seed "
         "0); this run's best epoch is not known (no per-epoch monitor). "
-        "mfw-drw the same way (2026-12-01, 2.7 h, per-epoch monitor on; run name png-exp100-mfw-drw-e200-s0-tensorflow): 77.29 against the paper's 79.80 (-2.51), best epoch 77.93 (epoch 186), where the JPEG copy gave 72.12: the compression costs MFW-DRW 5.17 points. Many-shot 80.4, the two rarest classes 65.1; on the JPEG test images 68.96. The 2.5 points left are of the size of one seed and last-vs-best epoch.",
+        "mfw-drw the same way (2026-12-01, 2.7 h, per-epoch monitor on; run name png-"
+        "exp100-mfw-drw-e200-s0-tensorflow): 77.29 against the paper's 79.80 (-2.51), "
+        "best epoch 77.93 (epoch 186), where the JPEG copy gave 72.12: the compression "
+        "costs MFW-DRW 5.17 points. Many-shot 80.4, the two rarest classes 65.1; on the"
+        " JPEG test images 68.96. The 2.5 points left are of the size of one seed and "
+        "last-vs-best epoch.",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
         "75-86 s against a median of 43 s (6.8 min, 6 % of that part). Two of them were "
