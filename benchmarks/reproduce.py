@@ -356,7 +356,10 @@ FINDINGS = {
         "best epoch 77.93 (epoch 186), where the JPEG copy gave 72.12: the compression "
         "costs MFW-DRW 5.17 points. Many-shot 80.4, the two rarest classes 65.1; on the"
         " JPEG test images 68.96. The 2.5 points left are of the size of one seed and "
-        "last-vs-best epoch.",
+        "last-vs-best epoch. cdt the same way (2026-12-01, 2.3 h, no per-epoch monitor; "
+        "run name png-exp100-cdt-e200-s0-tensorflow): 77.91 against the paper's 79.36 "
+        "(-1.45), where the JPEG copy gave 73.85: the compression costs CDT 4.06 points. "
+        "Many-shot 80.2, the two rarest classes 68.9; on the JPEG test images 69.80.",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
         "75-86 s against a median of 43 s (6.8 min, 6 % of that part). Two of them were "
