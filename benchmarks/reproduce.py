@@ -279,7 +279,9 @@ FINDINGS = {
         "over its own ERM run (71.1 -> 79.4), and +2.24 over ldam-drw (71.61), where the "
         "papers' figures differ by +2.3 (79.36 vs cao19's 77.03). So CDT's gains over erm "
         "and ldam-drw survive the copy whole, and its gap to the paper (5.5) is the ~5 "
-        "points erm (5.0) and ldam-drw (5.4) lose on this copy too.",
+        "points erm (5.0) and ldam-drw (5.4) lose on this copy too (measured since: on the "
+        "original pixels cdt gives 77.91, 4.06 above this row; 'What the JPEG copy costs' "
+        "below).",
         "ldam-drw on JAX, one H200, 200 epochs (2026-11-30, seed 0, last epoch, per-epoch "
         "monitor on; benchmarks/gpu_session.sh phase 1, alone on the GPU): 71.07 top-1 "
         "(-5.96 from the paper), many-shot 75.5, the two rarest classes 53.5; per class "
