@@ -353,7 +353,9 @@ FINDINGS = {
         "68.02. The 5.09 left are the part the ib finding above put down to last against "
         "best epoch (3.7 for the reference loop on the JPEG copy, whose best epoch is four "
         "epochs into the IB phase) and one seed (keras_lt 1.5 below the reference at seed "
-        "0); this run's best epoch is not known (no per-epoch monitor). "
+        "0); this run's best epoch is not known (no per-epoch monitor), but the same command "
+        "with the monitor on (stopped by hand after epoch 108 of 200) reached 77.91 at "
+        "epoch 105, five epochs into the IB phase (-0.35 from the paper). "
         "mfw-drw the same way (2026-12-01, 2.7 h, per-epoch monitor on; run name png-"
         "exp100-mfw-drw-e200-s0-tensorflow): 77.29 against the paper's 79.80 (-2.51), "
         "best epoch 77.93 (epoch 186), where the JPEG copy gave 72.12: the compression "
@@ -370,7 +372,8 @@ FINDINGS = {
         "64.77. Gains over erm on the original pixels: ldam-drw +7.84 (cao19 +6.67), cdt "
         "+8.44 (ye20 +8.3 over its own ERM), mfw-drw +7.82 (ye21 +8.7), ib +3.70 (park21 "
         "+7.39 over the CE it cites, +7.90 over cao19's): IB alone keeps about half its "
-        "paper gain, on both copies, so its gap is the epoch choice and seed, not the data.",
+        "paper gain, on both copies, so its gap is the epoch choice and seed, not the data "
+        "(its best test epoch there: 77.91, above).",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
         "75-86 s against a median of 43 s (6.8 min, 6 % of that part). Two of them were "
