@@ -14,7 +14,8 @@ writes, under `<output_dir>/<dataset>-<imbalance>-<method>/`:
     config.json          the resolved TrainConfig that produced it
     classes.json         class names and training counts (for `evaluate`)
     report.json, *.png   the evaluation report and its plots
-    history.json         the per-epoch logs
+    history.csv          the per-epoch logs, one row per finished epoch (kept on --resume)
+    history.json, .png   the same for all epochs of the run, and their plot
     checkpoint/          the last epoch's full training state (--resume)
 
 The per-epoch `val_*` numbers shown during training are measured on the
@@ -35,6 +36,7 @@ import warnings
 import numpy as np
 
 from keras_lt.training.config import TrainConfig
+from keras_lt.training.history import HISTORY_CSV, history_logger, plot_history, read_history
 from keras_lt.training.methods import get_method
 from keras_lt.training.strategy import distribution
 
@@ -43,6 +45,7 @@ MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 CLASSES_FILE = "classes.json"
 HISTORY_FILE = "history.json"
+HISTORY_PLOT = "history.png"
 
 # ImageNet channel statistics in [0, 255], for data read lazily from files
 # (iNaturalist), where the training set's own statistics are not at hand.
@@ -374,6 +377,9 @@ def train(config):
     dist.prepare(model, lambda: _sample_batch(train_data))
 
     callbacks = method.build_callbacks(config, counts, verbose=config.verbose)
+    history_csv = os.path.join(run_dir, HISTORY_CSV)
+    if dist.is_chief:  # each epoch's logs, written before its checkpoint
+        callbacks.append(history_logger(history_csv, initial_epoch))
     callbacks.append(checkpoint)
     # The test split's accuracy after each epoch, for monitoring only. Not under
     # the multi-worker strategy, whose steps need equal full batches everywhere.
@@ -382,7 +388,7 @@ def train(config):
                  f"{steps} steps each"
                  + ("; val_* = the balanced test split, shown for monitoring only (nothing "
                     "is selected on it)." if monitor is not None else "."))
-    history = model.fit(
+    model.fit(
         train_data,
         epochs=config.epochs,
         initial_epoch=initial_epoch,
@@ -419,7 +425,9 @@ def train(config):
             "class_names": list(data.class_names), "train_counts": counts.tolist(),
             "input_shape": list(input_shape_of(config, data)),
         })
-        _write_json(os.path.join(run_dir, HISTORY_FILE), _history(history, initial_epoch))
+        run_history = read_history(history_csv)
+        _write_json(os.path.join(run_dir, HISTORY_FILE), run_history)
+        plot_history(run_history, os.path.join(run_dir, HISTORY_PLOT))
         _log(config, f"Saved {os.path.join(run_dir, MODEL_FILE)} with its report and config.")
     return model, report, run_dir
 
@@ -435,12 +443,6 @@ def _feature_deviation_inputs(data):
     if _is_arrays(data.train):
         return {"train_x": data.train.x, "train_y": data.train.y}
     return {}
-
-
-def _history(history, initial_epoch):
-    logs = {k: [float(v) for v in values] for k, values in history.history.items()}
-    epochs = len(next(iter(logs.values()))) if logs else 0
-    return {"epochs": list(range(initial_epoch + 1, initial_epoch + epochs + 1)), "logs": logs}
 
 
 def _short(counts, head=3):

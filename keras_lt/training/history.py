@@ -1,0 +1,96 @@
+"""A run's per-epoch history, kept across interruptions.
+
+Keras's `CSVLogger` appends one row per finished epoch to `history.csv`, before
+that epoch's checkpoint is written. A resumed run first drops the rows from its
+restart epoch on (an epoch whose checkpoint was lost is trained again), then
+appends; so the file always holds each finished epoch once, whichever process
+trained it. `history.json` and `history.png` are made from it at the end of
+the run and cover all its epochs, not only those of the last process.
+
+    history_logger(path, initial_epoch) -> keras.callbacks.CSVLogger
+    read_history(path) -> {"epochs": [1, 2, ...], "logs": {name: [value, ...]}}
+    plot_history(history, path)          accuracy and loss per epoch (PNG)
+"""
+
+import csv
+import os
+
+HISTORY_CSV = "history.csv"
+
+
+def history_logger(path, initial_epoch=0):
+    """A CSVLogger that continues `path` at `initial_epoch` (0: starts afresh)."""
+    import keras
+
+    append = initial_epoch > 0 and os.path.exists(path)
+    if append:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        header, body = (rows[0], rows[1:]) if rows else ([], [])
+        kept = [row for row in body if row and int(row[0]) < initial_epoch]
+        partial = path + ".partial"
+        with open(partial, "w", newline="") as f:
+            csv.writer(f).writerows([header] + kept if header else [])
+        os.replace(partial, path)
+    return keras.callbacks.CSVLogger(path, append=append)
+
+
+def read_history(path):
+    """The epochs (1-based) and per-epoch logs of a history CSV.
+
+    Values that Keras logged as "NA" (e.g. `val_*` without a test monitor) are
+    None; columns with no value at all are left out.
+    """
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    names = [name for name in (rows[0] if rows else {}) if name != "epoch"]
+    logs = {}
+    for name in names:
+        values = [None if row[name] in ("NA", "", None) else float(row[name]) for row in rows]
+        if any(v is not None for v in values):
+            logs[name] = values
+    return {"epochs": epochs, "logs": logs}
+
+
+def plot_history(history, path):
+    """Training and test-monitor accuracy (left) and loss (right, log scale) per epoch.
+
+    The best `val_accuracy` epoch and the last epoch are marked: the papers'
+    code reports the best test epoch, keras_lt's recipes the last one.
+    """
+    from keras_lt.evaluation.plots import _matplotlib, _save
+
+    Figure, Canvas = _matplotlib()
+    epochs, logs = history["epochs"], history["logs"]
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    acc_ax, loss_ax = figure.subplots(1, 2)
+    for ax, name, scale, label in ((acc_ax, "accuracy", 100.0, "accuracy (%)"),
+                                   (loss_ax, "loss", 1.0, "loss")):
+        for key, colour, text in ((name, "#0072B2", "training"),
+                                  (f"val_{name}", "#D55E00", "test (monitor only)")):
+            if key in logs:
+                x, y = _present(epochs, logs[key], scale)
+                ax.plot(x, y, color=colour, linewidth=1.2, label=text)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    if "val_accuracy" in logs:
+        x, y = _present(epochs, logs["val_accuracy"], 100.0)
+        if x:
+            best = max(range(len(y)), key=y.__getitem__)
+            acc_ax.plot([x[best]], [y[best]], "o", color="#D55E00",
+                        label=f"best test epoch {x[best]}: {y[best]:.2f}")
+            acc_ax.plot([x[-1]], [y[-1]], "s", color="#000000",
+                        label=f"last epoch {x[-1]}: {y[-1]:.2f}")
+    if all(v > 0 for line in loss_ax.get_lines() for v in line.get_ydata()):
+        loss_ax.set_yscale("log")  # a phase's loss can be on another scale
+    acc_ax.legend(loc="lower right", fontsize=9)
+    if loss_ax.get_legend_handles_labels()[0]:
+        loss_ax.legend(loc="best", fontsize=9)
+    _save(figure, Canvas, path)
+
+
+def _present(epochs, values, scale):
+    pairs = [(e, scale * v) for e, v in zip(epochs, values) if v is not None]
+    return [e for e, _ in pairs], [v for _, v in pairs]

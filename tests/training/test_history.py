@@ -1,0 +1,45 @@
+"""history.csv keeps each finished epoch once across a resume; history.json and
+history.png are made from it."""
+
+import keras
+import numpy as np
+
+from keras_lt.training.history import history_logger, plot_history, read_history
+
+
+def log_epochs(logger, epochs):
+    """What model.fit does to a CSVLogger for these (0-based) epochs."""
+    logger.set_model(keras.Sequential())
+    logger.on_train_begin()
+    for epoch in epochs:
+        logger.on_epoch_end(epoch, {"loss": 10.0 - epoch, "accuracy": epoch / 10})
+    logger.on_train_end()
+
+
+def test_resume_drops_epochs_after_the_checkpoint_and_appends(tmp_path):
+    path = str(tmp_path / "history.csv")
+    log_epochs(history_logger(path), range(5))  # epochs 1-5; the 5th's checkpoint "lost"
+    log_epochs(history_logger(path, initial_epoch=4), [4, 5])  # resumed at epoch 5
+
+    history = read_history(path)
+    assert history["epochs"] == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(history["logs"]["loss"], [10, 9, 8, 7, 6, 5])
+    np.testing.assert_allclose(history["logs"]["accuracy"], [0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    # No test monitor: Keras writes val_* as "NA"; those columns are left out.
+    assert sorted(history["logs"]) == ["accuracy", "loss"]
+
+
+def test_a_fresh_run_overwrites_an_old_history(tmp_path):
+    path = str(tmp_path / "history.csv")
+    log_epochs(history_logger(path), range(3))
+    log_epochs(history_logger(path, initial_epoch=0), range(2))
+    assert read_history(path)["epochs"] == [1, 2]
+
+
+def test_plot_history_writes_a_png(tmp_path):
+    history = {"epochs": [1, 2, 3],
+               "logs": {"accuracy": [0.5, 0.6, 0.7], "loss": [1.0, 0.8, 0.6],
+                        "val_accuracy": [0.4, 0.55, 0.5], "val_loss": [1.2, 1.0, 1.1]}}
+    path = tmp_path / "history.png"
+    plot_history(history, str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
