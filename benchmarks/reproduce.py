@@ -254,7 +254,8 @@ FINDINGS = {
         "first part is measured since (2026-12-01, 'What the JPEG copy costs' below): the "
         "same ib command on CIFAR-10's original pixels gives 73.17, 5.11 above this row. "
         "The best epoch is measured since on the original pixels (same section): 77.91 at "
-        "epoch 105, five epochs into the IB phase, last 73.17. Not yet known: more seeds. The ib-focal row (JAX, H200, monitor on; below) "
+        "epoch 105, five epochs into the IB phase, last 73.17. Not yet known: more seeds. "
+        "The ib-focal row (JAX, H200, monitor on; below) "
         "shows the reference loop's shape in keras_lt: best 71.48 at epoch 103, three "
         "epochs into the IB phase, then down to 68.63 while training accuracy reaches "
         "99.5 %.",
@@ -357,7 +358,7 @@ FINDINGS = {
         "stopped after epoch 108 and resumed from its checkpoint) ends on the same 73.17 "
         "with the same report, so it is the same run, and has its best test epoch at 105, "
         "five epochs into the IB phase: 77.91 (-0.35 from the paper, within the target), "
-        "after which test accuracy drifts down to 72.7-74.1 while training accuracy "
+        "after which test accuracy drifts down (72.7-74.1 in the last 40 epochs) while training accuracy "
         "reaches 99.3 %: 4.74 points of best against last epoch. "
         "mfw-drw the same way (2026-12-01, 2.7 h, per-epoch monitor on; run name png-"
         "exp100-mfw-drw-e200-s0-tensorflow): 77.29 against the paper's 79.80 (-2.51), "
