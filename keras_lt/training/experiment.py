@@ -36,7 +36,8 @@ import warnings
 import numpy as np
 
 from keras_lt.training.config import TrainConfig
-from keras_lt.training.history import HISTORY_CSV, history_logger, plot_history, read_history
+from keras_lt.training.history import (HISTORY_CSV, best_epoch, history_logger, plot_history,
+                                       read_history)
 from keras_lt.training.methods import get_method
 from keras_lt.training.strategy import distribution
 
@@ -428,6 +429,10 @@ def train(config):
         run_history = read_history(history_csv)
         _write_json(os.path.join(run_dir, HISTORY_FILE), run_history)
         plot_history(run_history, os.path.join(run_dir, HISTORY_PLOT))
+        best = best_epoch(run_history, "val_accuracy")
+        if best is not None:  # the papers' code reports this epoch; the report is the last
+            _log(config, f"Test monitor: best epoch {best[0]} at {100 * best[1]:.2f} % "
+                         f"(last epoch: {100 * run_history['logs']['val_accuracy'][-1]:.2f} %).")
         _log(config, f"Saved {os.path.join(run_dir, MODEL_FILE)} with its report and config.")
     return model, report, run_dir
 

@@ -9,6 +9,7 @@ the run and cover all its epochs, not only those of the last process.
 
     history_logger(path, initial_epoch) -> keras.callbacks.CSVLogger
     read_history(path) -> {"epochs": [1, 2, ...], "logs": {name: [value, ...]}}
+    best_epoch(history, name) -> (epoch, value) of the highest logged value
     plot_history(history, path)          accuracy and loss per epoch (PNG)
 """
 
@@ -53,11 +54,25 @@ def read_history(path):
     return {"epochs": epochs, "logs": logs}
 
 
+def best_epoch(history, name="val_accuracy"):
+    """The epoch with the highest `name` and that value, or None if never logged.
+
+    The first such epoch on ties; epochs where `name` is None are skipped.
+    """
+    pairs = [(value, epoch) for epoch, value in
+             zip(history["epochs"], history["logs"].get(name) or []) if value is not None]
+    if not pairs:
+        return None
+    value, epoch = max(pairs, key=lambda pair: pair[0])  # max keeps the first of equals
+    return epoch, value
+
+
 def plot_history(history, path):
     """Training and test-monitor accuracy (left) and loss (right, log scale) per epoch.
 
     The best `val_accuracy` epoch and the last epoch are marked: the papers'
-    code reports the best test epoch, keras_lt's recipes the last one.
+    code reports the best test epoch, keras_lt's recipes the last one. Returns
+    the matplotlib figure written to `path`.
     """
     from keras_lt.evaluation.plots import _matplotlib, _save
 
@@ -75,20 +90,20 @@ def plot_history(history, path):
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    if "val_accuracy" in logs:
+    best = best_epoch(history, "val_accuracy")
+    if best is not None:
         x, y = _present(epochs, logs["val_accuracy"], 100.0)
-        if x:
-            best = max(range(len(y)), key=y.__getitem__)
-            acc_ax.plot([x[best]], [y[best]], "o", color="#D55E00",
-                        label=f"best test epoch {x[best]}: {y[best]:.2f}")
-            acc_ax.plot([x[-1]], [y[-1]], "s", color="#000000",
-                        label=f"last epoch {x[-1]}: {y[-1]:.2f}")
+        acc_ax.plot([best[0]], [100.0 * best[1]], "o", color="#D55E00",
+                    label=f"best test epoch {best[0]}: {100.0 * best[1]:.2f}")
+        acc_ax.plot([x[-1]], [y[-1]], "s", color="#000000",
+                    label=f"last epoch {x[-1]}: {y[-1]:.2f}")
     if all(v > 0 for line in loss_ax.get_lines() for v in line.get_ydata()):
         loss_ax.set_yscale("log")  # a phase's loss can be on another scale
     acc_ax.legend(loc="lower right", fontsize=9)
     if loss_ax.get_legend_handles_labels()[0]:
         loss_ax.legend(loc="best", fontsize=9)
     _save(figure, Canvas, path)
+    return figure
 
 
 def _present(epochs, values, scale):

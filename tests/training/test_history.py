@@ -4,7 +4,7 @@ history.png are made from it."""
 import keras
 import numpy as np
 
-from keras_lt.training.history import history_logger, plot_history, read_history
+from keras_lt.training.history import best_epoch, history_logger, plot_history, read_history
 
 
 def log_epochs(logger, epochs):
@@ -36,10 +36,34 @@ def test_a_fresh_run_overwrites_an_old_history(tmp_path):
     assert read_history(path)["epochs"] == [1, 2]
 
 
-def test_plot_history_writes_a_png(tmp_path):
+def test_best_epoch_skips_missing_values_and_keeps_the_first_of_equals():
+    history = {"epochs": [3, 4, 5, 6, 7],  # a resumed run's numbering
+               "logs": {"val_accuracy": [0.4, None, 0.55, 0.55, 0.5], "loss": [1, 1, 1, 1, 1]}}
+    assert best_epoch(history, "val_accuracy") == (5, 0.55)
+    assert best_epoch(history, "val_loss") is None  # not monitored
+    assert best_epoch({"epochs": [1], "logs": {"val_accuracy": [None]}}) is None
+
+
+def test_plot_history_marks_the_best_and_the_last_test_epoch(tmp_path):
     history = {"epochs": [1, 2, 3],
                "logs": {"accuracy": [0.5, 0.6, 0.7], "loss": [1.0, 0.8, 0.6],
                         "val_accuracy": [0.4, 0.55, 0.5], "val_loss": [1.2, 1.0, 1.1]}}
     path = tmp_path / "history.png"
-    plot_history(history, str(path))
+    figure = plot_history(history, str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    accuracy, loss = figure.axes
+    labels = [text.get_text() for text in accuracy.get_legend().get_texts()]
+    assert labels == ["training", "test (monitor only)", "best test epoch 2: 55.00",
+                      "last epoch 3: 50.00"]
+    best_marker = accuracy.get_lines()[2]
+    assert list(best_marker.get_xdata()) == [2]
+    np.testing.assert_allclose(best_marker.get_ydata(), [55.0])
+    assert loss.get_yscale() == "log"
+
+
+def test_plot_history_without_a_monitor_has_no_markers(tmp_path):
+    history = {"epochs": [1, 2], "logs": {"accuracy": [0.5, 0.6], "loss": [1.0, 0.0]}}
+    figure = plot_history(history, str(tmp_path / "history.png"))
+    accuracy, loss = figure.axes
+    assert [text.get_text() for text in accuracy.get_legend().get_texts()] == ["training"]
+    assert loss.get_yscale() == "linear"  # a zero loss cannot go on a log axis

@@ -2,22 +2,19 @@
 only reads: a monitored run trains the same model as an unmonitored one."""
 
 import json
-import os
 import subprocess
-import sys
 
 import numpy as np
+
+from .cli_runs import train_command, train_env
 
 EPOCHS = 6  # IB's phase switch scales to the middle of the run
 
 
 def train(output_dir, run_name, *extra):
-    command = [sys.executable, "-m", "keras_lt.cli", "train", "digits", "--method", "ib",
-               "--epochs", str(EPOCHS), "--seed", "3", "--output-dir", str(output_dir),
-               "--run-name", run_name, "--quiet", *extra]
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    command = train_command(output_dir, run_name, "ib", EPOCHS, "--seed", "3", *extra)
+    return subprocess.Popen(command, env=train_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_the_monitor_does_not_change_training(tmp_path):

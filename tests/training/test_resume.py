@@ -2,21 +2,21 @@
 the same model as an uninterrupted run."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
+
+from . import cli_runs
+from .cli_runs import train_env
 
 EPOCHS = 12
 
 
 def train_command(output_dir, run_name, *extra):
-    return [sys.executable, "-m", "keras_lt.cli", "train", "digits", "--method", "ldam-drw",
-            "--epochs", str(EPOCHS), "--output-dir", str(output_dir), "--run-name", run_name,
-            "--no-monitor", "--quiet", *extra]
+    return cli_runs.train_command(output_dir, run_name, "ldam-drw", EPOCHS, "--no-monitor",
+                                  *extra)
 
 
 def checkpoint_epoch(path):
@@ -28,10 +28,6 @@ def checkpoint_epoch(path):
         return None  # not written yet (the write is atomic: never half a file)
 
 
-def env():
-    return {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
 def test_resume_after_kill(tmp_path):
     import keras
 
@@ -39,9 +35,9 @@ def test_resume_after_kill(tmp_path):
     from keras_lt.data import load_digits_split
 
     # Uninterrupted reference run, in the background while the other one is killed.
-    reference = subprocess.Popen(train_command(tmp_path, "full"), env=env(),
+    reference = subprocess.Popen(train_command(tmp_path, "full"), env=train_env(),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    killed = subprocess.Popen(train_command(tmp_path, "killed"), env=env(),
+    killed = subprocess.Popen(train_command(tmp_path, "killed"), env=train_env(),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = tmp_path / "killed" / "checkpoint" / "checkpoint.npz"
     deadline = time.time() + 240
@@ -58,7 +54,7 @@ def test_resume_after_kill(tmp_path):
     assert kept is not None and 2 <= kept < EPOCHS  # the last completed epoch survives
     assert not (tmp_path / "killed" / "model.keras").exists()
 
-    resumed = subprocess.run(train_command(tmp_path, "killed", "--resume"), env=env(),
+    resumed = subprocess.run(train_command(tmp_path, "killed", "--resume"), env=train_env(),
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert reference.wait(timeout=300) == 0, reference.stderr.read()[-3000:]
