@@ -431,8 +431,9 @@ def train(config):
         plot_history(run_history, os.path.join(run_dir, HISTORY_PLOT))
         best = best_epoch(run_history, "val_accuracy")
         if best is not None:  # the papers' code reports this epoch; the report is the last
+            last = [v for v in run_history["logs"]["val_accuracy"] if v is not None][-1]
             _log(config, f"Test monitor: best epoch {best[0]} at {100 * best[1]:.2f} % "
-                         f"(last epoch: {100 * run_history['logs']['val_accuracy'][-1]:.2f} %).")
+                         f"(last monitored epoch: {100 * last:.2f} %).")
         _log(config, f"Saved {os.path.join(run_dir, MODEL_FILE)} with its report and config.")
     return model, report, run_dir
 

@@ -1,6 +1,8 @@
 """history.csv keeps each finished epoch once across a resume; history.json and
 history.png are made from it."""
 
+import json
+
 import keras
 import numpy as np
 
@@ -67,3 +69,16 @@ def test_plot_history_without_a_monitor_has_no_markers(tmp_path):
     accuracy, loss = figure.axes
     assert [text.get_text() for text in accuracy.get_legend().get_texts()] == ["training"]
     assert loss.get_yscale() == "linear"  # a zero loss cannot go on a log axis
+
+
+def test_a_monitored_run_prints_its_best_test_epoch(tmp_path, capsys):
+    from keras_lt.cli import main
+
+    assert main(["train", "digits", "--epochs", "3", "--batch-size", "512", "--output-dir",
+                 str(tmp_path)]) == 0
+    history = json.loads((tmp_path / "digits-exp-erm" / "history.json").read_text())
+    val = history["logs"]["val_accuracy"]
+    assert len(val) == 3
+    best = max(range(3), key=lambda i: (val[i], -i))  # the first of equals
+    assert (f"Test monitor: best epoch {best + 1} at {100 * val[best]:.2f} % "
+            f"(last monitored epoch: {100 * val[-1]:.2f} %).") in capsys.readouterr().out
