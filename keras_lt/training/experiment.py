@@ -36,8 +36,8 @@ import warnings
 import numpy as np
 
 from keras_lt.training.config import TrainConfig
-from keras_lt.training.history import (HISTORY_CSV, best_epoch, history_logger, plot_history,
-                                       read_history)
+from keras_lt.training.history import (HISTORY_CSV, best_epoch, history_logger, last_epoch,
+                                       plot_history, read_history)
 from keras_lt.training.methods import get_method
 from keras_lt.training.strategy import distribution
 
@@ -431,9 +431,9 @@ def train(config):
         plot_history(run_history, os.path.join(run_dir, HISTORY_PLOT))
         best = best_epoch(run_history, "val_accuracy")
         if best is not None:  # the papers' code reports this epoch; the report is the last
-            last = [v for v in run_history["logs"]["val_accuracy"] if v is not None][-1]
+            last = last_epoch(run_history, "val_accuracy")
             _log(config, f"Test monitor: best epoch {best[0]} at {100 * best[1]:.2f} % "
-                         f"(last monitored epoch: {100 * last:.2f} %).")
+                         f"(last monitored epoch: {100 * last[1]:.2f} %).")
         _log(config, f"Saved {os.path.join(run_dir, MODEL_FILE)} with its report and config.")
     return model, report, run_dir
 

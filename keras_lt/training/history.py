@@ -10,6 +10,7 @@ the run and cover all its epochs, not only those of the last process.
     history_logger(path, initial_epoch) -> keras.callbacks.CSVLogger
     read_history(path) -> {"epochs": [1, 2, ...], "logs": {name: [value, ...]}}
     best_epoch(history, name) -> (epoch, value) of the highest logged value
+    last_epoch(history, name) -> (epoch, value) of the last logged value
     plot_history(history, path)          accuracy and loss per epoch (PNG)
 """
 
@@ -59,12 +60,20 @@ def best_epoch(history, name="val_accuracy"):
 
     The first such epoch on ties; epochs where `name` is None are skipped.
     """
-    pairs = [(value, epoch) for epoch, value in
-             zip(history["epochs"], history["logs"].get(name) or []) if value is not None]
-    if not pairs:
-        return None
-    value, epoch = max(pairs, key=lambda pair: pair[0])  # max keeps the first of equals
-    return epoch, value
+    logged = _logged(history, name)
+    return max(logged, key=lambda pair: pair[1]) if logged else None  # first of equals
+
+
+def last_epoch(history, name="val_accuracy"):
+    """The last epoch with a logged `name` and that value, or None if never logged."""
+    logged = _logged(history, name)
+    return logged[-1] if logged else None
+
+
+def _logged(history, name):
+    """(epoch, value) of each epoch where `name` was logged."""
+    values = history["logs"].get(name) or []
+    return [(e, v) for e, v in zip(history["epochs"], values) if v is not None]
 
 
 def plot_history(history, path):
@@ -77,7 +86,7 @@ def plot_history(history, path):
     from keras_lt.evaluation.plots import _matplotlib, _save
 
     Figure, Canvas = _matplotlib()
-    epochs, logs = history["epochs"], history["logs"]
+    logs = history["logs"]
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     acc_ax, loss_ax = figure.subplots(1, 2)
     for ax, name, scale, label in ((acc_ax, "accuracy", 100.0, "accuracy (%)"),
@@ -85,18 +94,18 @@ def plot_history(history, path):
         for key, colour, text in ((name, "#0072B2", "training"),
                                   (f"val_{name}", "#D55E00", "test (monitor only)")):
             if key in logs:
-                x, y = _present(epochs, logs[key], scale)
-                ax.plot(x, y, color=colour, linewidth=1.2, label=text)
+                logged = _logged(history, key)
+                ax.plot([e for e, _ in logged], [scale * v for _, v in logged], color=colour,
+                        linewidth=1.2, label=text)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    best = best_epoch(history, "val_accuracy")
+    best, last = best_epoch(history, "val_accuracy"), last_epoch(history, "val_accuracy")
     if best is not None:
-        x, y = _present(epochs, logs["val_accuracy"], 100.0)
         acc_ax.plot([best[0]], [100.0 * best[1]], "o", color="#D55E00",
                     label=f"best test epoch {best[0]}: {100.0 * best[1]:.2f}")
-        acc_ax.plot([x[-1]], [y[-1]], "s", color="#000000",
-                    label=f"last epoch {x[-1]}: {y[-1]:.2f}")
+        acc_ax.plot([last[0]], [100.0 * last[1]], "s", color="#000000",
+                    label=f"last epoch {last[0]}: {100.0 * last[1]:.2f}")
     if all(v > 0 for line in loss_ax.get_lines() for v in line.get_ydata()):
         loss_ax.set_yscale("log")  # a phase's loss can be on another scale
     acc_ax.legend(loc="lower right", fontsize=9)
@@ -105,7 +114,3 @@ def plot_history(history, path):
     _save(figure, Canvas, path)
     return figure
 
-
-def _present(epochs, values, scale):
-    pairs = [(e, scale * v) for e, v in zip(epochs, values) if v is not None]
-    return [e for e, _ in pairs], [v for _, v in pairs]

@@ -6,7 +6,8 @@ import json
 import keras
 import numpy as np
 
-from keras_lt.training.history import best_epoch, history_logger, plot_history, read_history
+from keras_lt.training.history import (best_epoch, history_logger, last_epoch, plot_history,
+                                       read_history)
 
 
 def log_epochs(logger, epochs):
@@ -38,12 +39,16 @@ def test_a_fresh_run_overwrites_an_old_history(tmp_path):
     assert read_history(path)["epochs"] == [1, 2]
 
 
-def test_best_epoch_skips_missing_values_and_keeps_the_first_of_equals():
+def test_best_and_last_epoch_skip_missing_values_and_best_keeps_the_first_of_equals():
     history = {"epochs": [3, 4, 5, 6, 7],  # a resumed run's numbering
                "logs": {"val_accuracy": [0.4, None, 0.55, 0.55, 0.5], "loss": [1, 1, 1, 1, 1]}}
     assert best_epoch(history, "val_accuracy") == (5, 0.55)
     assert best_epoch(history, "val_loss") is None  # not monitored
     assert best_epoch({"epochs": [1], "logs": {"val_accuracy": [None]}}) is None
+    assert last_epoch(history, "val_accuracy") == (7, 0.5)
+    resumed_unmonitored = {"epochs": [1, 2, 3], "logs": {"val_accuracy": [0.3, 0.6, None]}}
+    assert last_epoch(resumed_unmonitored) == (2, 0.6)
+    assert last_epoch(history, "val_loss") is None
 
 
 def test_plot_history_marks_the_best_and_the_last_test_epoch(tmp_path):
