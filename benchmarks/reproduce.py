@@ -256,8 +256,8 @@ FINDINGS = {
         "The best epoch is measured since on the original pixels (same section): 77.91 at "
         "epoch 105, five epochs into the IB phase, last 73.17. Not yet known: more seeds. "
         "The ib-focal row (JAX, H200, monitor on; below) shows the reference loop's shape "
-        "in keras_lt: best 71.48 at epoch 103, three epochs into the IB phase, then down to 68.63 while training accuracy reaches "
-        "99.5 %.",
+        "in keras_lt: best 71.48 at epoch 103, three epochs into the IB phase, then down "
+        "to 68.63 while training accuracy reaches 99.5 %.",
         "mfw-drw, exp 100, 200 epochs (TensorFlow, CPU, seed 0, last epoch, 2026-11-30, "
         "2.3 h, no per-epoch monitor; MFW after stage 1, alpha 2, beta 2, DRW at 160): "
         "72.12 top-1 against the paper's 79.80 (-7.68); many-shot 75.2, the two rarest "
