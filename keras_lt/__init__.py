@@ -34,3 +34,14 @@ from keras_lt.losses import effective_number_weights
 from keras_lt.losses import inverse_frequency_weights
 from keras_lt.models import LongTailModel
 from keras_lt.models import build_model
+
+__all__ = [
+    # areas
+    "callbacks", "calibration", "data", "evaluation", "losses", "models", "schedules",
+    # losses (DESIGN.md's public names) and their weightings
+    "CDTLoss", "ClassBalancedLoss", "FocalLoss", "IBLoss", "LDAMLoss", "WeightedCrossEntropy",
+    "effective_number_weights", "inverse_frequency_weights",
+    # models, data, evaluation
+    "LongTailModel", "build_model", "load_long_tailed",
+    "BalancedAccuracy", "ShotGroupAccuracy", "evaluate_model", "evaluation_report",
+]
