@@ -5,6 +5,7 @@ reduction, dtype, config or backend (the formulas themselves are checked
 against numpy in the per-loss test files).
 """
 
+import inspect
 import json
 import os
 import subprocess
@@ -265,6 +266,16 @@ def test_finite_values_and_gradients_at_extremes():
 
 
 # -- bad input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss_class", COUNT_LOSSES + [L.FocalLoss, L.WeightedCrossEntropy],
+                         ids=lambda c: c.__name__)
+def test_signature_ends_as_keras_losses_do(loss_class):
+    # keras/src/losses/losses.py: `..., reduction="sum_over_batch_size", name=..., dtype=None`.
+    parameters = inspect.signature(loss_class).parameters
+    assert list(parameters)[-3:] == ["reduction", "name", "dtype"]
+    assert parameters["reduction"].default == "sum_over_batch_size"
+    assert parameters["dtype"].default is None
 
 
 @pytest.mark.parametrize("loss_class", COUNT_LOSSES, ids=lambda c: c.__name__)
