@@ -5,10 +5,8 @@ the layout it uses is the package's own JavaScript loader's: row i of a batch PN
 image i, its 1024 pixels in reading order (pixel p at row p // 32, column p % 32).
 """
 
-import importlib.util
 import io
 import json
-import pathlib
 import tarfile
 
 import numpy as np
@@ -17,11 +15,9 @@ import pytest
 PIL = pytest.importorskip("PIL")
 from PIL import Image  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("keras_lt_benchmarks_cifar10_lossless",
-                                              ROOT / "benchmarks" / "cifar10_lossless.py")
-lossless = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(lossless)
+from . import load_benchmark  # noqa: E402
+
+lossless = load_benchmark("cifar10_lossless")
 
 
 def pixel(image_id, h, w, channel):

@@ -1,23 +1,12 @@
 """benchmarks/compare_curves.py: reading both loops' histories and drawing them."""
 
-import importlib.util
 import json
-import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from . import load_benchmark
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location(
-        "keras_lt_benchmarks_compare_curves", ROOT / "benchmarks" / "compare_curves.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-compare_curves = _load()
+compare_curves = load_benchmark("compare_curves")
 
 
 def _write(path, data):

@@ -1,15 +1,10 @@
 """benchmarks/epoch_starts.py: the per-epoch clock it reads `fit` with (no timing asserted)."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("keras_lt_benchmarks_epoch_starts",
-                                              ROOT / "benchmarks" / "epoch_starts.py")
-epoch_starts = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(epoch_starts)
+from . import load_benchmark
+
+epoch_starts = load_benchmark("epoch_starts")
 
 
 def test_clock_sees_every_step_of_every_epoch_and_gaps_are_first_step_minus_median():

@@ -1,24 +1,15 @@
 """benchmarks/reproduce.py: the plans, the resumable run loop and RESULTS.md (no training)."""
 
-import importlib.util
 import json
 import os
 import pathlib
 import subprocess
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from . import load_benchmark
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location(
-        "keras_lt_benchmarks_reproduce", ROOT / "benchmarks" / "reproduce.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-reproduce = _load()
+reproduce = load_benchmark("reproduce")
 
 
 def _config(row, **changes):

@@ -1,26 +1,15 @@
 """benchmarks/throughput.py: the "+kerasbn" models and the shared machine helpers (no timing)."""
 
 import importlib
-import importlib.util
-import pathlib
 
 import keras
 import pytest
 
 from keras_lt.models import FusedBatchNormalization
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from . import load_benchmark
 
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(
-        f"keras_lt_benchmarks_{name}", ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-throughput = _load("throughput")
+throughput = load_benchmark("throughput")
 
 
 def _batch_norms(model):
@@ -68,8 +57,8 @@ def test_keras_bn_option_replaces_fused_bn():
 
 
 def test_wait_for_quiet_is_shared_and_waits_for_the_load(monkeypatch):
-    machine_load = importlib.import_module("machine_load")  # benchmarks/, on the path
-    reproduce = _load("reproduce")
+    machine_load = importlib.import_module("machine_load")  # as throughput.py imported it
+    reproduce = load_benchmark("reproduce")
     assert throughput.wait_for_quiet is machine_load.wait_for_quiet
     assert reproduce.cpu_model is throughput.cpu_model is machine_load.cpu_model
     assert reproduce.usable_cores is machine_load.usable_cores

@@ -1,31 +1,16 @@
 """benchmarks/torch_ib.py: the PyTorch IB reference loop's schedule, weights and loss."""
 
-import importlib.util
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from . import ROOT, load_benchmark, load_file, test_torch_ldam_drw
 
 
-def _load(path, name):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
-
-
-reference = _load(ROOT / "benchmarks" / "torch_ib.py", "keras_lt_benchmarks_torch_ib")
+reference = load_benchmark("torch_ib")
 # The reference scripts' adjust_learning_rate, transcribed by hand, and the rates
 # keras_lt's recipe optimizer applies: both live with keras_lt's IB schedule test.
-schedule_test = _load(ROOT / "tests" / "training" / "test_ib_schedule.py",
-                      "keras_lt_tests_ib_schedule")
+schedule_test = load_file(ROOT / "tests" / "training" / "test_ib_schedule.py",
+                          "keras_lt_tests_ib_schedule")
 COUNTS = np.array([5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50], dtype=float)
 
 
@@ -86,9 +71,7 @@ def test_ib_loss_differentiates_through_the_factor():
 
 def test_a_short_run_switches_phase_and_follows_the_schedule(tmp_path):
     pytest.importorskip("torch")
-    ldam_test = _load(ROOT / "tests" / "benchmarks" / "test_torch_ldam_drw.py",
-                      "keras_lt_tests_torch_ldam_drw")
-    data = str(ldam_test._tiny_cifar(tmp_path / "cifar"))
+    data = str(test_torch_ldam_drw._tiny_cifar(tmp_path / "cifar"))
     result = reference.main(["--data-dir", data, "--epochs", "4", "--ratio", "2",
                              "--batch-size", "64", "--threads", "1", "--ib-epoch", "2"])
     assert [r["lr"] for r in result["history"]] == pytest.approx([0.1, 0.1, 1e-3, 1e-5])

@@ -1,28 +1,11 @@
 """benchmarks/torch_ldam_drw.py: the PyTorch LDAM-DRW reference loop's schedule and loss."""
 
-import importlib.util
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from . import load_benchmark
 
-
-def _load():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "keras_lt_benchmarks_torch_ldam_drw", ROOT / "benchmarks" / "torch_ldam_drw.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
-
-
-reference = _load()
+reference = load_benchmark("torch_ldam_drw")
 
 
 def _reference_code_lr(epoch, base=0.1):

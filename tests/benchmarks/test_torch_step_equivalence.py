@@ -34,37 +34,23 @@ worst 4.0 %. Mutations fail it: the factor as a constant
 Skipped without torch (not a keras_lt dependency; `pip install torch==2.13.0`).
 """
 
-import importlib.util
-import pathlib
 import re
-import sys
 
 import numpy as np
 import pytest
 
+from . import load_benchmark
+
 torch = pytest.importorskip("torch")
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 COUNTS = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]  # CIFAR-10-LT rho 100
 WEIGHT_DECAY = 5e-2
 LEARNING_RATES = [1e-3] * 3 + [1e-5] * 2  # a 100x decay after 3 steps, as at epoch 160
 BATCH = 32
 
 
-def _load(name):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            f"keras_lt_benchmarks_{name}", ROOT / "benchmarks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return module
-
-
-reference = _load("torch_ldam_drw")
-ib_reference = _load("torch_ib")
+reference = load_benchmark("torch_ldam_drw")
+ib_reference = load_benchmark("torch_ib")
 
 
 def _torch_name(keras_path):
