@@ -32,7 +32,7 @@ def evaluate_checkpoint(run_dir, data_dir=None):
     from keras_lt.training.config import TrainConfig
     from keras_lt.training.methods import get_method
 
-    source = os.path.join(run_dir, experiment.CHECKPOINT_DIR, "checkpoint.npz")
+    source = ResumableCheckpoint(os.path.join(run_dir, experiment.CHECKPOINT_DIR)).path
     if not os.path.exists(source):
         raise SystemExit(f"{run_dir}: no checkpoint at {source}")
     config = TrainConfig.from_json(os.path.join(run_dir, experiment.CONFIG_FILE))
@@ -41,7 +41,7 @@ def evaluate_checkpoint(run_dir, data_dir=None):
     config = config.resolve()
     method = get_method(config.method)
     data = experiment.load_data(config)
-    if not hasattr(data.test, "x"):
+    if not experiment._is_arrays(data.test):  # as train() decides it
         raise SystemExit(f"{config.dataset}: the test split is not in memory; not supported here")
     with tempfile.TemporaryDirectory() as copy:
         shutil.copy(source, copy)  # a consistent file: the run replaces its own atomically
