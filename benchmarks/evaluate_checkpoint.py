@@ -24,8 +24,6 @@ import tempfile
 
 def evaluate_checkpoint(run_dir, data_dir=None):
     """(epochs done, report) of the checkpoint in `run_dir`, on the run's test split."""
-    import keras
-
     from keras_lt.callbacks import ResumableCheckpoint
     from keras_lt.evaluation import evaluate_model
     from keras_lt.training import experiment
@@ -45,12 +43,8 @@ def evaluate_checkpoint(run_dir, data_dir=None):
         raise SystemExit(f"{config.dataset}: the test split is not in memory; not supported here")
     with tempfile.TemporaryDirectory() as copy:
         shutil.copy(source, copy)  # a consistent file: the run replaces its own atomically
-        keras.utils.set_random_seed(config.seed)
-        model = experiment.build_model(config, method, data)
-        experiment.compile_model(config, method, model, data.counts,
-                                 experiment.steps_per_epoch(config, data))
-        model.optimizer.build(model.trainable_variables)
-        epochs_done = ResumableCheckpoint(copy).restore(model)
+        model = experiment.compiled_model(config, method, data)
+        epochs_done = experiment.restore_checkpoint(model, ResumableCheckpoint(copy))
     report = evaluate_model(model, data.test.x, data.test.y, train_counts=data.counts,
                             class_names=data.class_names, many=config.shot_many,
                             few=config.shot_few, seed=config.seed)

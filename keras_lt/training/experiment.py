@@ -264,6 +264,29 @@ def compile_model(config, method, model, counts, steps_per_epoch):
     return loss
 
 
+def compiled_model(config, method, data, scope=None):
+    """The run's model, seeded with `config.seed`, built and compiled (under
+    `scope`, a distribution scope, if given) exactly as `train` does."""
+    import contextlib
+
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    with scope if scope is not None else contextlib.nullcontext():
+        model = build_model(config, method, data)
+        compile_model(config, method, model, data.counts, steps_per_epoch(config, data))
+    return model
+
+
+def restore_checkpoint(model, checkpoint):
+    """Loads a `ResumableCheckpoint`'s training state into a compiled model
+    (weights, optimizer, loss state, RNG; the optimizer is built first so that
+    its variables exist); returns the number of epochs it holds."""
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return checkpoint.restore(model)
+
+
 # ---------------------------------------------------------------- dry run
 
 
@@ -359,15 +382,10 @@ def train(config):
 
     checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
     steps = steps_per_epoch(config, data)
-    keras.utils.set_random_seed(config.seed)
-    with dist.scope():
-        model = build_model(config, method, data)
-        compile_model(config, method, model, counts, steps)
+    model = compiled_model(config, method, data, dist.scope())
     initial_epoch = 0
     if config.resume and os.path.exists(checkpoint.path):
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        initial_epoch = checkpoint.restore(model)
+        initial_epoch = restore_checkpoint(model, checkpoint)
         _log(config, f"Resuming at epoch {initial_epoch + 1} from {checkpoint.path}.")
     elif config.resume:
         _log(config, f"--resume: no checkpoint in {checkpoint.directory}; starting afresh.")
