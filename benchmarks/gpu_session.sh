@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Issue 7 on one lent GPU machine, in one call of at most BUDGET (560) seconds.
 # A second call can skip phase 1: PHASE1_SECONDS=271 JOBS="exp:cb-focal exp:ldam".
+# Phases 0 and 1 have both been run (2026-11-30, 2026-12-04), so a later session can
+# skip them and give its device time to rows. Two exp-100 recipes side by side took
+# 223-258 s wall on 2026-12-04. At that speed a step-100 row (25,250 images) needs
+# about 460-530 s and fits one call only alone with phases 0 and 1 skipped:
+#   THROUGHPUT= PHASE1_SECONDS=240 BUDGET=585 JOBS="step:ldam-drw step:cdt" ...
 #
 # Phase 1, alone on the GPU: the CIFAR-10-LT exp-100 ldam-drw recipe on JAX
 #   (recipes/cifar10_lt.py, per-epoch test monitor on), 200 epochs: a full-length
