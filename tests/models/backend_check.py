@@ -5,11 +5,12 @@
 Used by test_jax_backend.py and test_torch_backend.py (the test session
 itself runs TensorFlow). Checks: the IB loss equals the formula on the
 model's features (evaluate and the compiled train step, with sample
-weights), and later train_on_batch calls do not re-run the model's Python
-forward pass (Keras left to rebuild it symbolically in every call); loss state assigned in `on_epoch_begin` or between fits reaches the
-step (on JAX it is model state passed into the jitted step, not a constant
-baked into the trace); feature weakening trains and its seed state and the
-batch-norm statistics come back from the step; a `.keras` file round-trips.
+weights), and later train_on_batch calls do not run the model's Python
+forward pass again (no symbolic rebuild in every call); loss state assigned
+in `on_epoch_begin` or between fits reaches the step (on JAX it is model
+state passed into the jitted step, not a constant baked into the trace);
+feature weakening trains and its seed state and the batch-norm statistics
+come back from the step; a `.keras` file round-trips.
 """
 
 import os
