@@ -303,9 +303,9 @@ FINDINGS = {
         "limit of one run (the Python loop feeding it is), so a GPU session runs several "
         "rows at once. About 30 s of ib-focal's extra 50 s were a bug, fixed in 708e022: "
         "with a loss that needs the features, Keras's JAX trainer re-traced the model in "
-        "every evaluate call (~160 ms on that host), i.e., once an epoch in the test monitor (RESULTS.md, 'GPU speed: "
-        "findings'); after the fix, ib-cb trained as long as focal beside it (250.4 and "
-        "248.6 s, 2026-12-04).",
+        "every evaluate call (~160 ms on that host), i.e., once an epoch in the test "
+        "monitor (RESULTS.md, 'GPU speed: findings'); after the fix, ib-cb trained as long "
+        "as focal beside it (250.4 and 248.6 s, 2026-12-04).",
         "ib-focal, exp 100, 200 epochs (JAX, H200, seed 0, last epoch, 2026-11-30, 5.2 min; "
         "alpha 1000, focal gamma 1 in the IB phase from epoch 100): 68.63 top-1 against "
         "the paper's 79.76 (-11.13); many-shot 74.9, the two rarest classes 43.5; per class "

@@ -27,6 +27,7 @@ tuning works on a validation split held out from the training set).
 reloads a saved model and reports on another copy of the data.
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -267,8 +268,6 @@ def compile_model(config, method, model, counts, steps_per_epoch):
 def compiled_model(config, method, data, scope=None):
     """The run's model, seeded with `config.seed`, built and compiled (under
     `scope`, a distribution scope, if given) exactly as `train` does."""
-    import contextlib
-
     import keras
 
     keras.utils.set_random_seed(config.seed)
