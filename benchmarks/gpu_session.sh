@@ -6,6 +6,11 @@
 # 223-258 s wall on 2026-12-04. At that speed a step-100 row (25,250 images) needs
 # about 460-530 s and fits one call only alone with phases 0 and 1 skipped:
 #   THROUGHPUT= PHASE1_SECONDS=240 BUDGET=585 JOBS="step:ldam-drw step:cdt" ...
+# Done so on 2026-12-04 with four at once (SHARE_PERCENT=400 MAX_JOBS=4 JOBS="step:ldam-drw
+# step:cdt exp:rs exp:rw", BUDGET=570): the exp rows took 420 s each, the step rows
+# reached epochs 165 and 170, and a second call (BUDGET=270, their checkpoints in
+# .gpu/resume/) finished them in 123 s. Four at once train only ~10 % more images a
+# second than two: the host, not the GPU, is the limit.
 #
 # Phase 1, alone on the GPU: the CIFAR-10-LT exp-100 ldam-drw recipe on JAX
 #   (recipes/cifar10_lt.py, per-epoch test monitor on), 200 epochs: a full-length
@@ -118,8 +123,9 @@ PY
 # keras_recipe IMBALANCE METHOD SECONDS MEMORY_FRACTION: one recipe run on JAX, its
 # folder (config, report, history, reproduce.json) and log into $RES.
 keras_recipe() {
-    local imb=$1 method=$2 limit=$3 mem=$4 name start started rc
+    local imb=$1 method=$2 limit=$3 mem=$4 name start started rc resumed_at
     name=cifar10-${imb}100-${method}-e${EPOCHS}-s${SEED}-jax
+    resumed_at=$(done_epochs "$name")  # 0 unless a checkpoint came from .gpu/resume/
     started=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
     start=$(date +%s)
     XLA_PYTHON_CLIENT_MEM_FRACTION=$mem KERAS_BACKEND=jax timeout "$limit" \
@@ -134,14 +140,15 @@ keras_recipe() {
     # Stopped before the end: its checkpoint comes back, for .gpu/resume/ next time.
     [ -f "$WORK/$name/report.json" ] || cp -r "$WORK/$name/checkpoint" "$RES/$name/" 2>/dev/null
     python3 - "$RES/$name/reproduce.json" "$imb" "$method" "$started" "$rc" \
-        "$EPOCHS" "$SEED" "$DEVICE_KIND" <<'PY'
+        "$EPOCHS" "$SEED" "$DEVICE_KIND" "$resumed_at" <<'PY'
 import datetime, json, socket, sys
-out, imb, method, started, rc, epochs, seed, kind = sys.argv[1:]
+out, imb, method, started, rc, epochs, seed, kind, resumed_at = sys.argv[1:]
 command = (f"KERAS_BACKEND=jax python recipes/cifar10_lt.py --method {method} --imbalance {imb} "
            f"--ratio 100 --epochs {epochs} --seed {seed} --data-dir .data/cifar10 --quiet"
            "  # run by benchmarks/gpu_session.sh")
 json.dump({"command": command, "device": kind, "host": socket.gethostname(),
            "started": started, "returncode": int(rc),
+           "resumed": int(resumed_at) > 0, "resumed_at_epoch": int(resumed_at),
            "finished": datetime.datetime.now(datetime.timezone.utc).replace(
                microsecond=0).isoformat()}, open(out, "w"), indent=2)
 PY

@@ -795,7 +795,10 @@ def collect(row, runs_dir, data_dir):
         "device": device,
         "epochs": run.get("epochs", config.get("epochs", row.epochs)),
         "train_seconds": run.get("train_seconds"),
-        "resumed": bool(meta.get("resumed")),
+        "resumed": bool(meta.get("resumed") or run.get("resumed_at_epoch")
+                        or meta.get("resumed_at_epoch")),
+        # The epoch the last process started from (train_seconds cover only the rest).
+        "resumed_at_epoch": run.get("resumed_at_epoch") or meta.get("resumed_at_epoch"),
         "date": finished[:10],
         "source": run.get("source", ""),
         "best": best,
@@ -954,9 +957,17 @@ def table(entries, full):
             f"| {_setting(row)} | {row.method} | {paper_cell} | {_fmt(r['top1'])} | {versus} "
             f"| {_fmt(r['many'])} | {_fmt(r['medium'])} | {_fmt(r['few'])} | {best} "
             f"| {epochs} | {r['backend']} | {r['device']} | {_duration(r['train_seconds'])}"
-            f"{' (after the resume)' if r.get('resumed') else ''} "
+            f"{_resume_note(r)} "
             f"| {r['date']} | {_cmd_cell(e['command'])} |")
     return "\n".join(lines)
+
+
+def _resume_note(result):
+    """' (after the resume at epoch N)' for a run whose train time is its last part's."""
+    if not result.get("resumed"):
+        return ""
+    epoch = result.get("resumed_at_epoch")
+    return f" (after the resume at epoch {epoch})" if epoch else " (after the resume)"
 
 
 def render(full_entries, short_entries, runs_dir, pending=(), collect_from=()):

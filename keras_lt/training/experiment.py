@@ -432,7 +432,9 @@ def train(config):
         "dataset": config.dataset, "method": config.method, "imbalance": config.imbalance,
         "ratio": config.ratio, "epochs": config.epochs, "backend": backend,
         "strategy": config.strategy, "source": data.info["source"],
+        # This process's time only: a resumed run's earlier epochs are not in it.
         "train_seconds": round(time.time() - started, 1),
+        "resumed_at_epoch": initial_epoch,
     }
     if config.verbose:
         print(format_report(report))

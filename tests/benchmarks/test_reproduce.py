@@ -261,3 +261,12 @@ def test_a_plan_rows_run_collected_from_another_folder_is_shown(tmp_path):
     assert len([line for line in text.splitlines()
                 if "exp 100 | mfw |" in line and "(full)" in line]) == 2
     assert "1 of 28 rows run (2 runs: some on two backends)" in text
+    # A run continued from a checkpoint: its train time is the last process's only.
+    resumed = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}[("step", "cdt")]
+    report = _report(0.6874, 0.89, 0.48, seconds=103.3)
+    report["run"]["resumed_at_epoch"] = 170
+    _write_run(str(gpu / resumed.name), _config(resumed), report=report)
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(gpu)])
+    line = next(line for line in open(results).read().splitlines()
+                if "step 100 | cdt |" in line and "(full)" in line)
+    assert "| 1.7 min (after the resume at epoch 170) |" in line

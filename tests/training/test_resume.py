@@ -58,6 +58,11 @@ def test_resume_after_kill(tmp_path):
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert reference.wait(timeout=300) == 0, reference.stderr.read()[-3000:]
+    # The report says where the last process started (its train_seconds cover only that).
+    report = json.loads((tmp_path / "killed" / "report.json").read_text())
+    assert report["run"]["resumed_at_epoch"] == kept
+    assert json.loads((tmp_path / "full" / "report.json").read_text())["run"][
+        "resumed_at_epoch"] == 0
     # The history covers all epochs, those of the killed process included, once each,
     # with the uninterrupted run's values.
     history = json.loads((tmp_path / "killed" / "history.json").read_text())
