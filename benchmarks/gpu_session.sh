@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Issue 7 on one lent GPU machine, in one call of at most BUDGET (560) seconds.
-# A second call can skip phase 1: PHASE1_SECONDS=271 JOBS="exp:cb-focal exp:ldam".
-# Phases 0 and 1 have both been run (2026-11-30, 2026-12-04), so a later session can
-# skip them and give its device time to rows. Two exp-100 recipes side by side took
-# 223-258 s wall on 2026-12-04. At that speed a step-100 row (25,250 images) needs
-# about 460-530 s and fits one call only alone with phases 0 and 1 skipped:
-#   THROUGHPUT= PHASE1_SECONDS=240 BUDGET=585 JOBS="step:ldam-drw step:cdt" ...
-# Done so on 2026-12-04 with four at once (SHARE_PERCENT=400 MAX_JOBS=4 JOBS="step:ldam-drw
-# step:cdt exp:rs exp:rw", BUDGET=570): the exp rows took 420 s each, the step rows
-# reached epochs 165 and 170, and a second call (BUDGET=270, their checkpoints in
-# .gpu/resume/) finished them in 123 s. Four at once train only ~10 % more images a
-# second than two: the host, not the GPU, is the limit.
+# Phases 0 and 1 have both been run (2026-11-30, 2026-12-04): a later session skips
+# them and gives its 900 s of device time to the rows not yet run (the default
+# JOBS; its first four: three step-100 rows and the last exp-100 one), in two calls:
+#   THROUGHPUT= PHASE1_SECONDS=240 BUDGET=570 SHARE_PERCENT=400 MAX_JOBS=4 bash ...
+#   then, the unfinished runs' folders copied to .gpu/resume/ (step 3 below):
+#   THROUGHPUT= PHASE1_SECONDS=240 BUDGET=<budget_left_s - 60> JOBS="<those>" bash ...
+# At the rate measured below (~25,000 images a second for four at once) the step
+# rows should reach about epoch 140 in the first call and need ~200 s in the second
+# (an estimate, not yet run).
+# Measured so on 2026-12-04 (step:ldam-drw step:cdt exp:rs exp:rw): the exp rows took
+# 420 s each, the step rows (25,250 images) reached epochs 165 and 170, and the second
+# call (BUDGET=270) finished them from their checkpoints in 123 s. Four at once train
+# only ~10 % more images a second than two (two exp rows: 217 s; one alone: 259 s):
+# the host, not the GPU, is the limit.
 #
 # Phase 1, alone on the GPU: the CIFAR-10-LT exp-100 ldam-drw recipe on JAX
 #   (recipes/cifar10_lt.py, per-epoch test monitor on), 200 epochs: a full-length
@@ -74,7 +77,11 @@ T0=$(date +%s)
 EPOCHS=${EPOCHS:-200}
 SEED=${SEED:-0}
 BUDGET=${BUDGET:-560}
-JOBS=${JOBS:-"step:ldam-drw step:cdt step:ib exp:cb-focal step:mfw-drw exp:ldam exp:ib-cb torch:ldam_drw exp:focal step:erm"}
+# The default queue: the 13 rows of the 28 with no full-length run yet (2026-12-04),
+# two headline step-100 methods and the last exp-100 row first. A fresh machine has
+# no run folders, so a row already in benchmarks/records/ would run again: keep the
+# queue to rows not yet run.
+JOBS=${JOBS:-"step:ib step:mfw-drw exp:cb-softmax step:erm step:ib-focal step:ldam step:focal step:cb-focal step:cb-softmax step:rs step:rw step:ib-cb step:mfw"}
 MAX_JOBS=${MAX_JOBS:-8}
 PARTIAL=${PARTIAL:-1}
 THROUGHPUT=${THROUGHPUT-erm,ldam-drw,ib,mfw,cdt}
