@@ -1017,6 +1017,13 @@ def render(full_entries, short_entries, runs_dir, pending=(), collect_from=()):
         "",
         table(full_entries, full=True),
         "",
+        "![Each method's paper figure against our last epoch on the JPEG copy and on the "
+        "original pixels](summary.png)",
+        "",
+        "The same rows with the runs on the original pixels (findings below) as dots "
+        "against the papers' figures; `python benchmarks/summary_plot.py` redraws it from "
+        "benchmarks/records/.",
+        "",
         "### Shortened runs (CPU)",
         "",
         "The recipe's schedule scaled to fewer epochs (milestones, warm-up, DRW and IB "

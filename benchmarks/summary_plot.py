@@ -1,0 +1,143 @@
+"""Issue 7's table in one picture: each method's paper figure against our runs.
+
+    python benchmarks/summary_plot.py            # -> benchmarks/summary.png
+
+One line per CIFAR-10-LT setting and method with a full-length (200-epoch) run:
+the paper's top-1 (black bar) with the target zone 1 point below it (grey), the
+last epoch of each run on the JPEG copy in ../shared/datasets (blue) and on the
+original pixels (orange; benchmarks/cifar10_lossless.py), one dot per run (seeds,
+backends), and the best test epoch of monitored runs (hollow, for reference only:
+nothing is selected on the test set). Reads only what is committed:
+benchmarks/records/*.json (the rows of RESULTS.md's table, written by
+`reproduce.py --collect`) and benchmarks/records/lossless/*/ (config.json,
+report.json, history.json of the runs on the original pixels).
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from reproduce import PAPER_FIGURES, TARGET_GAP  # noqa: E402
+
+RECORDS = os.path.join(HERE, "records")
+COPIES = ("JPEG copy", "original pixels")
+
+
+def _read(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _best_of(history):
+    """(top-1 %, epoch) of the best monitored test epoch, or None."""
+    values = (history.get("logs") or {}).get("val_accuracy") or []
+    epochs = history.get("epochs") or list(range(1, len(values) + 1))
+    scored = [(v, e) for v, e in zip(values, epochs) if v is not None]
+    if not scored:
+        return None
+    value, epoch = max(scored)
+    return round(100 * value, 2), epoch
+
+
+def collect_points(records_dir=RECORDS):
+    """{(imbalance, method): {copy: [(last top-1 %, best (%, epoch) or None), ...]}}
+    for every full-length CIFAR-10 ratio-100 run in the records."""
+    points = {}
+
+    def add(imbalance, method, copy, last, best):
+        points.setdefault((imbalance, method), {c: [] for c in COPIES})[copy].append(
+            (last, best))
+
+    for path in sorted(glob.glob(os.path.join(records_dir, "*.json"))):
+        record = _read(path)
+        result = record.get("result") or {}
+        if (record.get("dataset") != "cifar10" or float(record.get("ratio", 0)) != 100
+                or result.get("epochs", record.get("epochs")) != 200
+                or result.get("top1") is None):
+            continue
+        best = tuple(result["best"]) if result.get("best") else None
+        add(record["imbalance"], record["method"], COPIES[0], result["top1"], best)
+
+    # Runs on the original pixels; one run may have two folders (with and without
+    # the per-epoch monitor, same seed and same result), counted once.
+    lossless = {}
+    for folder in sorted(glob.glob(os.path.join(records_dir, "lossless", "*"))):
+        report_path = os.path.join(folder, "report.json")
+        if not os.path.exists(report_path):
+            continue  # stopped before the end: no last epoch
+        config = _read(os.path.join(folder, "config.json"))
+        if config.get("epochs") != 200:
+            continue
+        history_path = os.path.join(folder, "history.json")
+        best = _best_of(_read(history_path)) if os.path.exists(history_path) else None
+        key = (config["imbalance"], config["method"], config["seed"])
+        last = 100 * _read(report_path)["top1"]
+        if key in lossless:
+            best = lossless[key][1] or best
+        lossless[key] = (round(last, 2), best)
+    for (imbalance, method, _), (last, best) in sorted(lossless.items()):
+        add(imbalance, method, COPIES[1], last, best)
+    return points
+
+
+def plot(points, out):
+    """Draws `points` (collect_points) against PAPER_FIGURES into the PNG `out`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    keys = sorted(points, key=lambda k: (k[0] != "exp",
+                                         PAPER_FIGURES[("cifar10", k[0], 100, k[1])][0]))
+    figure = Figure(figsize=(8, 0.42 * len(keys) + 2.0))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot(1, 1, 1)
+    colours = {COPIES[0]: "tab:blue", COPIES[1]: "tab:orange"}
+    offsets = {COPIES[0]: -0.12, COPIES[1]: 0.12}
+    for y, key in enumerate(keys):
+        paper = PAPER_FIGURES[("cifar10", key[0], 100, key[1])][0]
+        ax.fill_betweenx([y - 0.35, y + 0.35], paper - TARGET_GAP, paper, color="0.88", lw=0)
+        ax.plot([paper, paper], [y - 0.35, y + 0.35], color="black", lw=2)
+        for copy in COPIES:
+            for last, best in points[key][copy]:
+                ax.plot(last, y + offsets[copy], "o", color=colours[copy], ms=6)
+                if best is not None:
+                    ax.plot(best[0], y + offsets[copy], "o", mfc="none",
+                            mec=colours[copy], ms=6)
+    ax.set_yticks(range(len(keys)))
+    ax.set_yticklabels([f"{method} ({imbalance} 100)" for imbalance, method in keys])
+    ax.invert_yaxis()
+    ax.set_xlabel("top-1 accuracy on the balanced test set (%)")
+    ax.set_title("CIFAR-10-LT, ResNet-32, 200 epochs: paper against keras_lt", fontsize=10)
+    ax.grid(axis="x", color="0.9")
+    handles = [
+        ax.plot([], [], color="black", lw=2)[0],
+        ax.fill_between([], [], color="0.88"),
+        ax.plot([], [], "o", color=colours[COPIES[0]])[0],
+        ax.plot([], [], "o", color=colours[COPIES[1]])[0],
+        ax.plot([], [], "o", mfc="none", mec="0.4")[0],
+    ]
+    ax.legend(handles, ["paper", f"target: within {TARGET_GAP:g} point",
+                        "ours, JPEG copy (last epoch)", "ours, original pixels (last epoch)",
+                        "best test epoch (reference only)"],
+              fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2,
+              frameon=False)
+    figure.tight_layout()
+    figure.savefig(out, format="png", dpi=100)
+    return keys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records-dir", default=RECORDS)
+    parser.add_argument("--out", default=os.path.join(HERE, "summary.png"))
+    args = parser.parse_args(argv)
+    keys = plot(collect_points(args.records_dir), args.out)
+    print(f"{args.out}: {len(keys)} settings")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
