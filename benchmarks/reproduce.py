@@ -775,6 +775,19 @@ def schedule_of(config):
     return ", ".join(parts)
 
 
+def best_test_epoch(history, name="val_bal_acc"):
+    """(top-1 %, epoch) of the best monitored test epoch of a history.json by its
+    `name` column (the first of equals; epochs without a value skipped), or None
+    without a per-epoch monitor. Reference only."""
+    val = (history.get("logs") or {}).get(name) or []
+    epochs = history.get("epochs") or list(range(1, len(val) + 1))
+    logged = [(v, e) for v, e in zip(val, epochs) if v is not None]
+    if not logged:
+        return None
+    value, epoch = max(logged, key=lambda pair: pair[0])
+    return 100 * value, epoch
+
+
 def collect(row, runs_dir, data_dir):
     """What RESULTS.md shows for one row: a dict (result None when not run)."""
     folder = run_dir(runs_dir, row)
@@ -796,11 +809,7 @@ def collect(row, runs_dir, data_dir):
     finished = meta.get("finished") or datetime.datetime.fromtimestamp(
         os.path.getmtime(os.path.join(folder, "report.json")),
         datetime.timezone.utc).replace(microsecond=0).isoformat()
-    best = None
-    val = (history.get("logs") or {}).get("val_bal_acc")
-    if val:
-        i = max(range(len(val)), key=val.__getitem__)
-        best = (100 * val[i], history.get("epochs", list(range(1, len(val) + 1)))[i])
+    best = best_test_epoch(history)
     device = meta.get("device")
     if not device:
         device = ("CPU (not recorded; no GPU on the collecting host)" if _no_gpu_here()
