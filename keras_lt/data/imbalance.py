@@ -140,7 +140,11 @@ def check_labels(labels, num_classes=None, name="labels"):
             f"`{name}` must be a 1-D array of integer class ids. Received shape {labels.shape}."
         )
     if labels.size and not np.issubdtype(labels.dtype, np.integer):
-        if not np.issubdtype(labels.dtype, np.floating) or np.any(labels != np.round(labels)):
+        if (
+            not np.issubdtype(labels.dtype, np.floating)
+            or not np.all(np.isfinite(labels))
+            or np.any(labels != np.round(labels))
+        ):
             raise ValueError(f"`{name}` must hold integer class ids. Received dtype {labels.dtype}.")
     labels = labels.astype(np.int64)
     if labels.size and labels.min() < 0:

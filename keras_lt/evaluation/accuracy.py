@@ -18,23 +18,7 @@ Conventions:
 
 import numpy as np
 
-
-def _labels(y_true, num_classes=None, name="y_true"):
-    y = np.asarray(y_true)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"`{name}` must be a 1-D array of class ids, got shape {y.shape}.")
-    if y.size and (not np.all(np.isfinite(y)) or np.any(y != np.round(y))):
-        raise ValueError(f"`{name}` must hold integer class ids.")
-    y = y.astype(np.int64)
-    if y.size and y.min() < 0:
-        raise ValueError(f"`{name}` holds negative class ids ({int(y.min())}).")
-    if num_classes is not None and y.size and y.max() >= num_classes:
-        raise ValueError(
-            f"`{name}` holds class id {int(y.max())}, outside [0, {num_classes})."
-        )
-    return y
+from keras_lt.data.imbalance import check_labels
 
 
 def _scores(scores, n):
@@ -53,7 +37,7 @@ def predicted_labels(y_pred, num_classes=None):
         if num_classes is not None and p.shape[1] != num_classes:
             raise ValueError(f"Scores have {p.shape[1]} classes, expected {num_classes}.")
         return np.argmax(p, axis=1).astype(np.int64)
-    return _labels(p, num_classes, name="y_pred")
+    return check_labels(p, num_classes, name="y_pred")
 
 
 def true_class_rank(y_true, scores):
@@ -61,7 +45,7 @@ def true_class_rank(y_true, scores):
 
     rank_i = #{c : s_ic > s_iy} + #{c < y : s_ic == s_iy}   (ties: lower index first)
     """
-    y = _labels(y_true)
+    y = check_labels(y_true, name="y_true")
     s = _scores(scores, y.size)
     if y.size and y.max() >= s.shape[1]:
         raise ValueError(f"Label {int(y.max())} outside the {s.shape[1]} score columns.")
@@ -99,7 +83,7 @@ def confusion_matrix(y_true, y_pred, num_classes):
     `y_pred` may be scores [N, C] or predicted labels [N]. Returns int64 [C, C].
     """
     num_classes = int(num_classes)
-    y = _labels(y_true, num_classes)
+    y = check_labels(y_true, num_classes, name="y_true")
     p = predicted_labels(y_pred, num_classes)
     if p.shape != y.shape:
         raise ValueError(f"{p.size} predictions for {y.size} labels.")

@@ -16,7 +16,7 @@ features, which is what CDT compensates for.
 
 import numpy as np
 
-from keras_lt.evaluation.accuracy import _labels
+from keras_lt.data.imbalance import check_labels
 
 # Bound on the random keys / gathered features held at once (elements).
 _CHUNK_ELEMENTS = 1 << 22
@@ -35,7 +35,7 @@ def _features(features, labels, name):
         f = f.reshape(f.shape[0], -1)
     if f.ndim != 2:
         raise ValueError(f"`{name}_features` must have shape [N, D], got {f.shape}.")
-    y = _labels(labels, name=f"{name}_labels")
+    y = check_labels(labels, name=f"{name}_labels")
     if y.size != f.shape[0]:
         raise ValueError(f"{f.shape[0]} {name} features for {y.size} {name} labels.")
     return f, y

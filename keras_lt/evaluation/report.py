@@ -18,8 +18,8 @@ import os
 
 import numpy as np
 
+from keras_lt.data.imbalance import check_labels
 from keras_lt.evaluation.accuracy import (
-    _labels,
     confusion_matrix,
     mean_class_accuracy,
     per_class_accuracy_from_confusion,
@@ -95,7 +95,7 @@ def evaluation_report(
     counts = validate_class_counts(train_counts, name="train_counts")
     many, few = validate_shot_thresholds(many, few)
     num_classes = counts.size
-    y = _labels(y_true, num_classes)
+    y = check_labels(y_true, num_classes, name="y_true")
     scores = np.asarray(logits, dtype=np.float64)
     if scores.shape != (y.size, num_classes):
         raise ValueError(
@@ -129,7 +129,7 @@ def evaluation_report(
             "Feature deviation needs test_features, train_features and train_labels together."
         )
     if all(given):
-        train_y = _labels(train_labels, num_classes, name="train_labels")
+        train_y = check_labels(train_labels, num_classes, name="train_labels")
         k = int(np.bincount(train_y, minlength=num_classes)[np.unique(train_y)].min())
         deviation = feature_deviation(
             train_features,

@@ -47,6 +47,15 @@ def batch_norm(name):
     return FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
 
 
+def strided_output_shape(input_shape, strides, filters):
+    """[B, ceil(H / strides), ceil(W / strides), filters] ("same" padding)."""
+
+    def reduce(n):
+        return None if n is None else -(-n // strides)
+
+    return (input_shape[0], reduce(input_shape[1]), reduce(input_shape[2]), filters)
+
+
 @keras_lt_export("ZeroPadShortcut")
 class ZeroPadShortcut(keras.layers.Layer):
     """Option-A shortcut: x[:, ::s, ::s, :] with the channels zero-padded to `filters`.
@@ -75,10 +84,7 @@ class ZeroPadShortcut(keras.layers.Layer):
         return x
 
     def compute_output_shape(self, input_shape):
-        def sub(n):
-            return None if n is None else -(-n // self.strides)
-
-        return (input_shape[0], sub(input_shape[1]), sub(input_shape[2]), self.filters)
+        return strided_output_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
         config = super().get_config()
@@ -167,10 +173,7 @@ class BasicBlock(keras.layers.Layer):
         return ops.relu(x + shortcut)
 
     def compute_output_shape(self, input_shape):
-        def sub(n):
-            return None if n is None else -(-n // self.strides)
-
-        return (input_shape[0], sub(input_shape[1]), sub(input_shape[2]), self.filters)
+        return strided_output_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
         config = super().get_config()

@@ -123,3 +123,7 @@ def test_invalid_labels():
         make_imbalanced(np.array([0, 0, 2, 2]))
     with pytest.raises(ValueError, match="empty"):
         make_imbalanced(np.array([], int))
+    # Float labels pass only when every value is a finite whole number.
+    for bad in ([0.0, 1.5], [0.0, np.nan], [0.0, np.inf]):
+        with pytest.raises(ValueError, match="integer class ids"):
+            make_imbalanced(np.array(bad))

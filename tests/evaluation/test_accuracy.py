@@ -78,5 +78,9 @@ def test_label_checks():
         confusion_matrix([0, -1], [0, 1], 3)
     with pytest.raises(ValueError):
         confusion_matrix([0, 1], [[0.1, 0.9]] * 2, 3)  # 2 score columns for 3 classes
+    with pytest.raises(ValueError, match="integer class ids"):
+        confusion_matrix([0.0, np.inf], [0, 1], 3)  # not a class id
+    with pytest.raises(ValueError, match="integer class ids"):
+        confusion_matrix([0.0, 0.5], [0, 1], 3)
     # A [N, 1] label column is accepted.
     assert confusion_matrix([[0], [1]], [0, 1], 2).tolist() == [[1, 0], [0, 1]]

@@ -84,6 +84,21 @@ def test_zero_pad_shortcut_subsamples_and_pads_channels():
     np.testing.assert_array_equal(out, expected)
 
 
+@pytest.mark.parametrize("layer", [
+    lambda: BasicBlock(8, strides=2, shortcut="A"),
+    lambda: BasicBlock(8, strides=2, shortcut="B"),
+    lambda: BasicBlock(4, strides=1),
+    lambda: ZeroPadShortcut(8, 2),
+])
+def test_output_shape_is_declared_before_it_is_computed(layer):
+    """compute_output_shape matches the call on an odd size: ceil(7 / 2) = 4."""
+    x = np.zeros((2, 7, 7, 4), "float32")
+    layer = layer()
+    declared = layer.compute_output_shape((None, 7, 7, 4))
+    assert tuple(layer(x).shape) == (2,) + tuple(declared)[1:]
+    assert declared[1:] == ((4, 4, 8) if layer.strides == 2 else (7, 7, 4))
+
+
 def test_strided_block_is_centred_like_pytorch():
     """A stride-2 3x3 conv padded (1, 1): output (i, j) is centred on input (2i, 2j)."""
     block = BasicBlock(4, strides=2, shortcut="A", name="b")
