@@ -4,7 +4,8 @@
 # them and gives its 900 s of device time to the rows not yet run (the default
 # JOBS; its first four: three step-100 rows and the last exp-100 one), in two calls:
 #   THROUGHPUT= PHASE1_SECONDS=240 BUDGET=570 SHARE_PERCENT=400 MAX_JOBS=4 bash ...
-#   then, the unfinished runs' folders copied to .gpu/resume/ (step 3 below):
+#   then `--between` (below) puts the unfinished runs into .gpu/resume/ and prints
+#   their JOBS for the second call, at once (the machine goes back after 30 s idle):
 #   THROUGHPUT= PHASE1_SECONDS=240 BUDGET=<budget_left_s - 60> JOBS="<those>" bash ...
 # At the rate measured below (~25,000 images a second for four at once) the step
 # rows should reach about epoch 140 in the first call and need ~200 s in the second
@@ -44,7 +45,8 @@
 #        python benchmarks/reproduce.py --collect --collect-from runs/ab --collect-from runs/gpu
 #    and commit benchmarks/records/ and benchmarks/RESULTS.md. A run that came back
 #    unfinished (checkpoint/ in its folder, "NOT FINISHED" in session.log) goes to
-#    .gpu/resume/ for the next call: cp -r runs/gpu/<name> .gpu/resume/
+#    .gpu/resume/ for the next call: `bash benchmarks/gpu_session.sh --between
+#    <files_at>/gpu-results.tar.gz runs/gpuN` unpacks, copies and prints JOBS.
 #
 # Phase 0 (first, alone, at most THROUGHPUT_LIMIT=200 s): benchmarks/throughput.py on
 #   JAX for the THROUGHPUT methods (erm,ldam-drw,ib,mfw,cdt; bare and erm always),
@@ -58,6 +60,29 @@
 # .gpu's archive unpacked), WORK (/tmp/keras_lt_gpu).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+# Between two calls (the machine goes back after 30 s idle, so this is one command):
+#   bash benchmarks/gpu_session.sh --between <files_at>/gpu-results.tar.gz runs/gpuN
+# unpacks the archive into runs/gpuN, puts the runs that came back unfinished (and
+# only those) into .gpu/resume/, and prints the JOBS value for the next call.
+if [ "${1:-}" = "--between" ]; then
+    set -e
+    archive=$2 runs=$3 resume=${GPU_DIR:-.gpu}/resume
+    mkdir -p "$runs"
+    tar -xzf "$archive" -C "$runs"
+    rm -rf "$resume" && mkdir -p "$resume"
+    jobs=""
+    for folder in "$runs"/cifar10-*; do
+        [ -d "$folder/checkpoint" ] && [ ! -f "$folder/report.json" ] || continue
+        cp -r "$folder" "$resume/"
+        # cifar10-step100-ib-e200-s0-jax -> step:ib
+        job=$(basename "$folder" | sed -E 's/^cifar10-(exp|step)100-(.+)-e[0-9]+-s[0-9]+-jax$/\1:\2/')
+        jobs="$jobs${jobs:+ }$job"
+    done
+    echo "unfinished, in $resume: ${jobs:-none}"
+    echo "JOBS=\"$jobs\""
+    exit 0
+fi
 
 if [ "${1:-}" = "--prepare" ]; then
     set -e
