@@ -190,10 +190,10 @@ class PhaseSwitch(keras.callbacks.Callback):
     def _active_losses(self):
         return compiled_losses(self.model, self.loss)
 
-    def _swaps_loss(self):
-        return self._callable is not None or any(
-            isinstance(t, str) and t == LOSS for t in self._all_targets
-        )
+    def _swaps_loss(self, desired):
+        """Whether this callback swaps the loss: then an attribute may be absent."""
+        targets = list(self._all_targets) + [t for t, _ in desired]
+        return any(isinstance(t, str) and t == LOSS for t in targets)
 
     def _variables_for(self, target, required=True):
         """[(key, variable)] for an attribute name or a variable target."""
@@ -276,12 +276,13 @@ class PhaseSwitch(keras.callbacks.Callback):
                     if self.verbose:
                         print(f"\nEpoch {epoch + 1}: PhaseSwitch set loss {type(wanted).__name__}.")
         changed = []
+        required = not self._swaps_loss(desired)
         for target, value in desired:
             if isinstance(target, str) and target == LOSS:
                 continue
             # With loss swaps, an attribute of one phase's loss is absent from
             # the others: it applies while a loss that has it is in force.
-            for key, variable in self._variables_for(target, required=not self._swaps_loss()):
+            for key, variable in self._variables_for(target, required=required):
                 initial = self._initial_for(key, target, variable_value(variable))
                 new = initial if value is None else self._as_value(target, value)
                 if assign_if_changed(variable, np.broadcast_to(new, variable.shape)):

@@ -110,6 +110,13 @@ def test_errors():
     switch.set_model(model)
     with pytest.raises(ValueError, match="no compiled loss has a `gamma`"):
         switch.on_epoch_begin(0)
+    # A callable value or schedule names its target as strictly as a constant does.
+    for switch in (
+        PhaseSwitch("gama", lambda epoch: 0.3),
+        PhaseSwitch(schedule=lambda epoch: {"gama": 0.3}),
+    ):
+        with pytest.raises(ValueError, match="no compiled loss has a `gama`"):
+            fit_frozen(CDTLoss(COUNTS, gamma=0.0), [switch], epochs=1)
 
 
 def trainable_model(seed=0):
