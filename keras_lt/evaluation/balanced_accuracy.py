@@ -71,6 +71,12 @@ class BalancedAccuracy(keras.metrics.Metric):
         y_pred = ops.convert_to_tensor(y_pred)
         if len(y_true.shape) == 2 and y_true.shape[-1] == 1:
             y_true = ops.squeeze(y_true, axis=-1)
+        if len(y_true.shape) != 1:
+            # One-hot labels would be flattened into B * C "class ids".
+            raise ValueError(
+                "`y_true` must be integer class ids of shape [batch] or [batch, 1], "
+                f"got shape {y_true.shape} (one-hot labels: pass their argmax)."
+            )
         if len(y_pred.shape) != 2:
             raise ValueError(
                 f"`y_pred` must be scores of shape [batch, {self.num_classes}], "

@@ -47,6 +47,14 @@ def test_label_column_and_probabilities():
     assert float(metric.result()) == pytest.approx(0.375)
 
 
+def test_one_hot_labels_are_refused():
+    # A batch of one one-hot label would otherwise count as three labels 0, 0, 1
+    # (recall 0 where the prediction is right).
+    metric = BalancedAccuracy(3)
+    with pytest.raises(ValueError, match="integer class ids"):
+        metric.update_state([[0, 0, 1]], [[0.0, 0.0, 1.0]])
+
+
 def test_zero_weight_masks_a_class_out():
     metric = BalancedAccuracy(4)
     metric.update_state(*BATCH_2, sample_weight=[0.0, 0.0, 1.0])
