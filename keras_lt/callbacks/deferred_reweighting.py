@@ -1,5 +1,7 @@
 """`DeferredReweighting`: class-balanced weights from a given epoch (DRW)."""
 
+import warnings
+
 import numpy as np
 
 import keras
@@ -113,6 +115,18 @@ class DeferredReweighting(keras.callbacks.Callback):
     def weights_at(self, epoch):
         """The class weights in force during `epoch` (0-based)."""
         return self.weights if epoch >= self.start_epoch else self.initial_weights
+
+    def on_train_begin(self, logs=None):
+        # Without a loss to re-weight, on_epoch_begin raises only at start_epoch
+        # (a PhaseSwitch may swap such a loss in before): say so now.
+        if not find_state_variables(self.model, "class_weights", self.loss):
+            warnings.warn(
+                "DeferredReweighting: no compiled loss has a `class_weights` "
+                f"variable (model.loss is {getattr(self.model, 'loss', None)!r}). "
+                f"Unless a PhaseSwitch swaps one in, training stops with an error "
+                f"at epoch {self.start_epoch + 1}.",
+                stacklevel=2,
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         pairs = find_state_variables(self.model, "class_weights", self.loss)

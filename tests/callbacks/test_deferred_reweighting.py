@@ -1,6 +1,7 @@
 """DeferredReweighting: the switch epoch, the weights, resume, JAX."""
 
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -111,6 +112,16 @@ def test_errors():
     drw.on_epoch_begin(0)  # nothing to do before the switch
     with pytest.raises(ValueError, match="class_weights"):
         drw.on_epoch_begin(1)
+    # ... but the missing loss is announced when training begins, not epochs later.
+    with pytest.warns(UserWarning, match="stops with an error at epoch 161"):
+        drw160 = DeferredReweighting(COUNTS)
+        drw160.set_model(model)
+        drw160.on_train_begin()
+    good = DeferredReweighting(COUNTS)
+    good.set_model(compile_frozen(WeightedCrossEntropy(num_classes=len(COUNTS))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        good.on_train_begin()  # a loss with class weights: no warning
 
 
 JAX_SCRIPT = textwrap.dedent(
