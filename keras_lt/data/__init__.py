@@ -18,6 +18,7 @@ from keras_lt.data.array_dataset import ArrayDataset
 from keras_lt.data.arrays import LabeledArrays, LabeledFiles, from_arrays
 from keras_lt.data.augmentation import (
     RandomPadCrop,
+    TrainingOnlyRandomFlip,
     cifar_augmentation,
     pad_crop_flip,
     tiny_imagenet_augmentation,
@@ -48,6 +49,7 @@ __all__ = [
     "LabeledFiles",
     "LongTailedData",
     "RandomPadCrop",
+    "TrainingOnlyRandomFlip",
     "balanced_validation_split",
     "cifar_augmentation",
     "class_balanced_indices",

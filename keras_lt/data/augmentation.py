@@ -110,12 +110,25 @@ class RandomPadCrop(keras.layers.Layer):
         return config
 
 
+@keras_lt_export("TrainingOnlyRandomFlip")
+class TrainingOnlyRandomFlip(keras.layers.RandomFlip):
+    """`keras.layers.RandomFlip` that flips only when called with `training=True`.
+
+    Keras's layer defaults to `training=True`, so `model(x)` on a functional
+    model that holds it flips half the images while `RandomPadCrop` (and
+    `predict`) leave them alone; here both default to inference.
+    """
+
+    def call(self, data, training=None):
+        return super().call(data, training=bool(training))
+
+
 def pad_crop_flip(pad, size=None, flip=True, seed=None, name="augmentation"):
-    """`keras.Sequential([RandomPadCrop(pad, size), RandomFlip("horizontal")])`."""
+    """`keras.Sequential([RandomPadCrop(pad, size), TrainingOnlyRandomFlip("horizontal")])`."""
     layers = [RandomPadCrop(pad=pad, size=size, seed=seed, name=f"{name}_pad_crop")]
     if flip:
         layers.append(
-            keras.layers.RandomFlip(
+            TrainingOnlyRandomFlip(
                 "horizontal", seed=None if seed is None else seed + 1, name=f"{name}_flip"
             )
         )

@@ -74,6 +74,9 @@ def test_in_a_model_active_only_in_training():
     model = keras.Model(inputs, outputs)
     x = images(8)
     np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    # Called without `training`, as in `model(x)`: inference too (Keras's own
+    # RandomFlip would flip about half of these).
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)), x)
     assert not np.array_equal(keras.ops.convert_to_numpy(model(x, training=True)), x)
 
 
