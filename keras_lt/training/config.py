@@ -183,17 +183,22 @@ def with_phase_factor(milestones, factors, phase_epoch, phase_factor):
     the paper's text gives only the 160 / 180 decays): the IB loss is scaled
     by alpha / IB(x), so the same rate would take far larger steps.
 
+    Decays before `phase_epoch` stay as they are.
+
     >>> with_phase_factor([160, 180], [0.01, 0.0001], 100, 0.01)
     ([100, 160, 180], [0.01, 0.0001, 1e-06])
+    >>> with_phase_factor([30, 60, 80], [0.1, 0.01, 0.001], 45, 0.01)
+    ([30, 45, 60, 80], [0.1, 0.001, 0.0001, 1e-05])
     """
     milestones, factors = list(milestones), list(factors)
     before = [f for m, f in zip(milestones, factors) if m <= phase_epoch]
     in_force = before[-1] if before else 1.0
-    merged = {int(phase_epoch): in_force}
-    merged.update({int(m): f for m, f in zip(milestones, factors) if m > phase_epoch})
+    merged = {int(m): f for m, f in zip(milestones, factors) if m < phase_epoch}
+    merged[int(phase_epoch)] = in_force * phase_factor
+    merged.update({int(m): f * phase_factor for m, f in zip(milestones, factors) if m > phase_epoch})
     out = sorted(merged)
     # 12 significant digits: 0.0001 * 0.01 is 1e-06 in config.json, not 1.0000000000000002e-06.
-    return out, [float(f"{merged[m] * phase_factor:.12g}") for m in out]
+    return out, [float(f"{merged[m]:.12g}") for m in out]
 
 
 @dataclasses.dataclass

@@ -81,6 +81,18 @@ def test_tiny_imagenet_reference_schedule():
     assert got == pytest.approx([ib_tiny_reference_lr(e) for e in range(100)], rel=1e-6)
 
 
+def test_phase_after_a_decay_keeps_the_decay():
+    # The IB phase inside a schedule whose first decay comes earlier (the
+    # iNaturalist shape: x0.1 at 30, 60, 80 of 90; the phase at 45, rate x0.01
+    # from there). By hand: 0.2 until 30, 0.02 for 30-44, then 0.01 x that.
+    config = TrainConfig(dataset="cifar10", method="ib", epochs=90, warmup_epochs=0,
+                         milestones=[30, 60, 80], lr_factors=[0.1, 0.01, 0.001],
+                         phase_epoch=45, lr=0.2)
+    got = rates_per_epoch(config)
+    want = [0.2] * 30 + [0.02] * 15 + [2e-4] * 15 + [2e-5] * 20 + [2e-6] * 10
+    assert got == pytest.approx(want, rel=1e-6)
+
+
 def test_shortened_run_scales_the_phase_with_the_milestones():
     c = TrainConfig(dataset="cifar10", method="ib", epochs=8).resolve()
     # round(100 * 8 / 200) = 4, milestones round(160 * 8 / 200) = 6 and 7, warm-up 1.
@@ -100,9 +112,10 @@ def test_phase_factor_one_is_the_papers_text():
 def test_with_phase_factor_by_hand():
     assert with_phase_factor([160, 180], [0.01, 0.0001], 100, 0.01) == (
         [100, 160, 180], [0.01, 0.0001, 1e-06])
-    # A phase after a milestone keeps the factor in force there.
+    # A phase after a milestone keeps that decay (epochs 160-169 at 0.01) and
+    # multiplies the factor in force from the phase on.
     assert with_phase_factor([160, 180], [0.01, 0.0001], 170, 0.5) == (
-        [170, 180], [0.005, 0.00005])
+        [160, 170, 180], [0.01, 0.005, 0.00005])
     # A phase on a milestone merges with it.
     assert with_phase_factor([160, 180], [0.01, 0.0001], 160, 0.1) == (
         [160, 180], [0.001, 0.00001])
