@@ -341,6 +341,34 @@ def _checkpoint_dir(config, dist):
     return base if dist.is_chief else os.path.join(base, f"worker-{dist.worker_index}")
 
 
+# Settings a resumed run may change: where the data and the run live, what is
+# printed and monitored, and how the step is spread over devices.
+RESUME_MAY_CHANGE = ("data_dir", "output_dir", "run_name", "resume", "verbose", "monitor",
+                     "strategy", "backend")
+
+
+def check_resume_config(config, saved_path):
+    """Refuses to `--resume` a run folder whose config.json trains something else.
+
+    A resumed run ends where an uninterrupted one ends only with the settings
+    of the epochs already trained (imbalance, method, schedule, seed, ...).
+    """
+    try:
+        saved = TrainConfig.from_json(saved_path).resolve()
+    except (OSError, TypeError, ValueError) as error:
+        _log(config, f"--resume: cannot read {saved_path} ({error}); settings not compared.")
+        return
+    ours, theirs = config.to_dict(), saved.to_dict()
+    changed = [k for k in sorted(ours) if k not in RESUME_MAY_CHANGE and ours[k] != theirs.get(k)]
+    if changed:
+        differences = ", ".join(f"{k}: {theirs.get(k)!r} -> {ours[k]!r}" for k in changed)
+        raise ValueError(
+            f"--resume: the checkpoint in {os.path.dirname(saved_path)} was trained with other "
+            f"settings ({differences}). Resume with the run's own settings "
+            f"(--config {saved_path}), or start a new run (another --run-name, or no --resume)."
+        )
+
+
 def _write_json(path, value):
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:
@@ -369,8 +397,12 @@ def train(config):
     dist = distribution(config.strategy)
     run_dir = config.run_dir
     os.makedirs(run_dir, exist_ok=True)
+    saved_config = os.path.join(run_dir, CONFIG_FILE)
+    checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
+    if config.resume and os.path.exists(checkpoint.path) and os.path.exists(saved_config):
+        check_resume_config(config, saved_config)
     if dist.is_chief:
-        config.to_json(os.path.join(run_dir, CONFIG_FILE))
+        config.to_json(saved_config)
 
     started = time.time()
     data = load_data(config)
@@ -379,7 +411,6 @@ def train(config):
                  f"images in {data.num_classes} classes, counts {_short(counts)}; "
                  f"{len(data.test)} test images.")
 
-    checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
     steps = steps_per_epoch(config, data)
     model = compiled_model(config, method, data, dist.scope())
     initial_epoch = 0

@@ -89,3 +89,19 @@ def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_pat
     assert main(argv + ["--resume"]) == 0  # finished: no epoch left to train
     assert json.loads(history.read_text())["epochs"] == [1]  # the history is kept
     assert (tmp_path / "digits-exp-erm" / "model.keras").exists()
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, capsys):
+    from keras_lt.cli import main
+
+    argv = ["train", "digits", "--epochs", "1", "--batch-size", "512", "--output-dir",
+            str(tmp_path), "--no-monitor", "--quiet"]
+    assert main(argv) == 0
+    config = tmp_path / "digits-exp-erm" / "config.json"
+    saved = config.read_text()
+    # Another ratio would continue the checkpoint on another subset of the data.
+    assert main(argv + ["--ratio", "5", "--resume"]) != 0
+    assert "other settings (ratio: 20.0 -> 5.0)" in capsys.readouterr().err
+    assert config.read_text() == saved  # the run's own record is not overwritten
+    # What is printed and monitored may change (so may --data-dir and --output-dir).
+    assert main([a for a in argv if a != "--no-monitor"] + ["--resume"]) == 0
