@@ -314,7 +314,41 @@ class TrainConfig:
                     "`milestones` and `lr_factors` need the same length, got "
                     f"{self.milestones} and {self.lr_factors}."
                 )
+        self._validate_schedule()
         return self
+
+    def _validate_schedule(self):
+        for name, ok, rule in (
+            ("lr", lambda v: v > 0, "> 0"),
+            ("weight_decay", lambda v: v >= 0, ">= 0"),
+            ("momentum", lambda v: 0 <= v < 1, "in [0, 1)"),
+            ("warmup_epochs", lambda v: int(v) == v and v >= 0, "a non-negative integer"),
+        ):
+            value = getattr(self, name)
+            if value is not None and not ok(value):
+                raise ValueError(f"`{name}` must be {rule}, got {value}.")
+        if self.lr_factors is not None and not all(f > 0 for f in self.lr_factors):
+            raise ValueError(f"`lr_factors` must all be > 0, got {self.lr_factors}.")
+        milestones = list(self.milestones or [])
+        if any(int(m) != m or m < 0 for m in milestones) or any(
+            b <= a for a, b in zip(milestones, milestones[1:])
+        ):
+            raise ValueError(
+                f"`milestones` must be increasing non-negative epochs, got {milestones}."
+            )
+        if self.epochs is None:
+            return
+        # A switch after the last epoch never happens; explicit epochs are not
+        # scaled with `epochs` (the defaults are).
+        late = [f"{name} {getattr(self, name)}" for name in ("drw_epoch", "phase_epoch")
+                if getattr(self, name) is not None and getattr(self, name) > self.epochs]
+        late += [f"milestone {m}" for m in milestones if m > self.epochs]
+        if late:
+            raise ValueError(
+                f"{', '.join(late)}: after the last epoch ({self.epochs}), never applied. "
+                "Explicit epochs are not scaled with --epochs; leave them out to get the "
+                "recipe's, scaled."
+            )
 
     # -------------------------------------------------------------- defaults
     def resolve(self):

@@ -76,6 +76,18 @@ def test_json_round_trip(tmp_path):
         (dict(dataset="cifar10", imbalance="natural"), "not naturally"),
         (dict(dataset="cifar10", milestones=[10]), "needs --lr-factors"),
         (dict(method="erm", mfw_layer="stage1"), "does not use `mfw_layer`"),
+        # Switches after the last epoch would silently never happen.
+        (dict(dataset="cifar10", method="ldam-drw", epochs=30, drw_epoch=160),
+         "drw_epoch 160: after the last epoch"),
+        (dict(dataset="cifar10", method="ib", epochs=30, phase_epoch=100), "phase_epoch 100"),
+        (dict(dataset="cifar10", epochs=30, milestones=[20, 40], lr_factors=[0.1, 0.01]),
+         "milestone 40: after the last epoch"),
+        (dict(dataset="cifar10", milestones=[180, 160], lr_factors=[0.01, 0.0001]),
+         "must be increasing"),
+        (dict(dataset="cifar10", lr=-0.1), "`lr` must be > 0"),
+        (dict(dataset="cifar10", warmup_epochs=-1), "`warmup_epochs` must be a non-negative"),
+        (dict(dataset="cifar10", momentum=1.0), "`momentum` must be in"),
+        (dict(dataset="cifar10", weight_decay=-1e-4), "`weight_decay` must be >= 0"),
     ],
 )
 def test_clear_errors(kwargs, message):
