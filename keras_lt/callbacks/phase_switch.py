@@ -238,6 +238,20 @@ class PhaseSwitch(keras.callbacks.Callback):
             state.append((target, chosen))
         return state
 
+    def describe(self):
+        """`{epoch: {target: value}}` of a fixed schedule, for printing; None for a callable."""
+        if self._callable is not None:
+            return None
+
+        def shown(target, value):
+            if isinstance(target, str) and target == LOSS:
+                return type(value).__name__
+            return np.asarray(value).tolist()
+
+        return {epoch: {_target_name(t) if not isinstance(t, str) else t: shown(t, v)
+                        for t, v in pairs}
+                for epoch, pairs in self._entries}
+
     def _capture_initial_values(self):
         """Records the targets' values as the callback first sees the model."""
         if self.model is None or not getattr(self.model, "compiled", False):

@@ -321,7 +321,8 @@ def plan(config):
         loss = method.build_loss(config, counts)
         pieces["loss"] = {"class": type(loss).__name__, "config": loss.get_config()}
         pieces["callbacks"] = [
-            {"class": type(c).__name__, "start_epoch": getattr(c, "start_epoch", None)}
+            {"class": type(c).__name__, "schedule": c.describe()} if hasattr(c, "describe")
+            else {"class": type(c).__name__, "start_epoch": getattr(c, "start_epoch", None)}
             for c in method.build_callbacks(config, counts)
         ]
         pieces["class_counts"] = counts.tolist()

@@ -59,6 +59,14 @@ def test_cifar10_dry_run_counts_and_scaled_schedule(capsys):
     assert plan["method"]["callbacks"] == [{"class": "DeferredReweighting", "start_epoch": 24}]
 
 
+def test_dry_run_shows_when_ib_and_cdt_switch(capsys):
+    module = load_recipe("cifar10_lt")
+    assert module.main(["--method", "ib", "--dry-run"]) == 0
+    callbacks = json.loads(capsys.readouterr().out)["method"]["callbacks"]
+    # IB from epoch 100 of 200 (Park et al.): JSON keys are strings.
+    assert callbacks == [{"class": "PhaseSwitch", "schedule": {"100": {"ib_active": 1.0}}}]
+
+
 def test_step_imbalance_and_options(capsys):
     module = load_recipe("cifar100_lt")
     argv = ["--method", "mfw-drw", "--imbalance", "step", "--ratio", "10", "--alpha", "1.0",
