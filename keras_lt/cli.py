@@ -18,7 +18,7 @@ import os
 import sys
 
 from keras_lt.data.tfds_source import DatasetUnavailableError
-from keras_lt.training.config import DATASETS, STRATEGIES, TrainConfig
+from keras_lt.training.config import DATASETS, RUN_SETTINGS, STRATEGIES, TrainConfig
 from keras_lt.training.methods import METHODS
 
 IMBALANCE_CHOICES = ("exp", "step", "natural")
@@ -113,7 +113,7 @@ _CONFIG_FIELDS = (
 )
 
 
-_RERUN_FIELDS = {"data_dir", "output_dir", "run_name", "resume", "strategy", "monitor", "verbose"}
+_RERUN_FIELDS = set(RUN_SETTINGS) - {"backend"}  # the backend comes from KERAS_BACKEND
 
 
 def config_from_args(args):
@@ -141,7 +141,14 @@ def config_from_args(args):
                 f"{', '.join(changed)} (only {', '.join(sorted(_RERUN_FIELDS))})."
             )
         base.update(given)
-        return TrainConfig.from_dict(base)
+        config = TrainConfig.from_dict(base)
+        finished = os.path.join(config.run_dir, "report.json")
+        if not args.resume and os.path.exists(finished):
+            raise ValueError(
+                f"--config would train again into {config.run_dir}, over the finished run "
+                "it came from; give --run-name (or --output-dir) to rerun it beside that one."
+            )
+        return config
     return TrainConfig(dataset=dataset, **given)
 
 

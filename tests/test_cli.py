@@ -116,7 +116,7 @@ def test_mirrored_strategy(tmp_path):
     run_files_exist(tmp_path / "digits-exp-erm")
 
 
-def test_rerun_a_saved_config(tmp_path):
+def test_rerun_a_saved_config(tmp_path, capsys):
     first = tmp_path / "first"
     assert main(["train", "digits", "--method", "cdt", "--epochs", "1", "--gamma", "0.2",
                  "--output-dir", str(first), "--quiet", "--no-monitor"]) == 0
@@ -130,6 +130,12 @@ def test_rerun_a_saved_config(tmp_path):
         k: v for k, v in b.items() if k not in ("output_dir", "verbose")}
     assert b["gamma"] == 0.2
     assert main(["train", "digits", "--config", str(saved), "--epochs", "3"]) == 2
+    # Into its own folder it would overwrite the run it reproduces: refused, and the
+    # first run's files are untouched.
+    report = (first / "digits-exp-cdt" / "report.json").read_text()
+    assert main(["train", "digits", "--config", str(saved), "--quiet"]) == 2
+    assert "over the finished run" in capsys.readouterr().err
+    assert (first / "digits-exp-cdt" / "report.json").read_text() == report
 
 
 def test_clear_errors(tmp_path, capsys):

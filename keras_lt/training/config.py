@@ -201,6 +201,12 @@ def with_phase_factor(milestones, factors, phase_epoch, phase_factor):
     return out, [float(f"{merged[m]:.12g}") for m in out]
 
 
+# Where and how a run is carried out, not what it trains: a `--config` rerun
+# and a `--resume` may change these.
+RUN_SETTINGS = ("data_dir", "output_dir", "run_name", "resume", "strategy", "monitor",
+                "verbose", "backend")
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """All settings of one training run; `None` means "the default".

@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from keras_lt.training.config import TrainConfig
+from keras_lt.training.config import RUN_SETTINGS, TrainConfig
 from keras_lt.training.history import (HISTORY_CSV, best_epoch, history_logger, last_epoch,
                                        plot_history, read_history)
 from keras_lt.training.methods import get_method
@@ -342,12 +342,6 @@ def _checkpoint_dir(config, dist):
     return base if dist.is_chief else os.path.join(base, f"worker-{dist.worker_index}")
 
 
-# Settings a resumed run may change: where the data and the run live, what is
-# printed and monitored, and how the step is spread over devices.
-RESUME_MAY_CHANGE = ("data_dir", "output_dir", "run_name", "resume", "verbose", "monitor",
-                     "strategy", "backend")
-
-
 def check_resume_config(config, saved_path):
     """Refuses to `--resume` a run folder whose config.json trains something else.
 
@@ -360,7 +354,7 @@ def check_resume_config(config, saved_path):
         _log(config, f"--resume: cannot read {saved_path} ({error}); settings not compared.")
         return
     ours, theirs = config.to_dict(), saved.to_dict()
-    changed = [k for k in sorted(ours) if k not in RESUME_MAY_CHANGE and ours[k] != theirs.get(k)]
+    changed = [k for k in sorted(ours) if k not in RUN_SETTINGS and ours[k] != theirs.get(k)]
     if changed:
         differences = ", ".join(f"{k}: {theirs.get(k)!r} -> {ours[k]!r}" for k in changed)
         raise ValueError(
