@@ -26,6 +26,8 @@ def test_other_datasets_defaults():
     assert (inat.backbone, inat.image_size, inat.batch_size, inat.epochs, inat.lr) == (
         "resnet50", 224, 512, 90, 0.2)
     assert inat.milestones == [30, 60, 80] and inat.lr_factors == [0.1, 0.01, 0.001]
+    assert inat.weight_decay == 2e-4  # CDT suppl. A.2: "for all the experiments"
+    assert tiny.weight_decay == 2e-4  # IB sec. 5: Tiny-ImageNet, weight decay 2e-4
     assert inat.imbalance == "natural" and inat.ratio is None
     assert DATASETS["tiny_imagenet"].pad == 8 and DATASETS["cifar10"].pad == 4
 
