@@ -248,8 +248,7 @@ class PhaseSwitch(keras.callbacks.Callback):
                 return type(value).__name__
             return np.asarray(value).tolist()
 
-        return {epoch: {_target_name(t) if not isinstance(t, str) else t: shown(t, v)
-                        for t, v in pairs}
+        return {epoch: {_target_name(t): shown(t, v) for t, v in pairs}
                 for epoch, pairs in self._entries}
 
     def _capture_initial_values(self):
