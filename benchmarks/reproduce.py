@@ -476,6 +476,16 @@ FINDINGS = {
         "rate: that run predates the IB phase's 0.01 x rate). They show every "
         "method running end to end through the recipe; they do not rank the methods "
         "or measure the gaps to the papers.",
+        "The cosine head's starting weights (2026-12-04, found in review): the LDAM "
+        "reference's NormedLinear draws its class vectors uniformly in [-1, 1] and scales "
+        "each to unit length (`renorm_(2, 1, 1e-5).mul_(1e5)`); keras_lt's NormalizedDense "
+        "and the PyTorch port benchmarks/torch_ldam_drw.py skipped the scaling (columns of "
+        "norm ~4.6 for 64 features). The cosine ignores that norm, but the gradient on a "
+        "class vector shrinks as its inverse, so the head turned ~20x slower per step "
+        "than the reference's. Both now start with unit columns. Every ldam and ldam-drw "
+        "run above (both copies, both imbalances, and the PyTorch port's) was trained "
+        "before this and has not been rerun. A 2-epoch check (JPEG copy, TensorFlow, seed "
+        "0, schedule scaled) went from 20.87 to 23.42 top-1, too short to tell.",
     ],
 }
 

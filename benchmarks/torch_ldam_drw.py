@@ -8,7 +8,8 @@ from the facts in the paper and METHODS.md:
 
 * ResNet-32, option-A shortcuts, kaiming-normal convolutions, batch norm
   (momentum 0.1, eps 1e-5), cosine head `NormedLinear` (features and class
-  vectors L2-normalised, no bias; class vectors start uniform in [-1, 1]);
+  vectors L2-normalised, no bias; class vectors start uniform in [-1, 1],
+  each scaled to unit length, as the reference's `renorm_(2, 1, 1e-5).mul_(1e5)`);
 * LDAM loss: CE(s * (z - Delta_y onehot(y)), y), Delta_c = K / n_c^(1/4),
   max margin 0.5, s = 30; DRW: unweighted until `--drw-epoch`, then weights
   (1 - beta) / (1 - beta^n_c) normalised to sum C (beta 0.9999), a weighted
@@ -68,7 +69,8 @@ def drw_weights(counts, beta):
 
 def build_ldam_resnet32(num_classes=10):
     """The reference's `resnet32(use_norm=True)`: ResNet-32 with the cosine head
-    `NormedLinear` (z = normalize(h) @ normalize(W), W `[64, C]` uniform in [-1, 1])."""
+    `NormedLinear` (z = normalize(h) @ normalize(W), W `[64, C]` uniform in [-1, 1],
+    unit-length columns)."""
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -76,7 +78,8 @@ def build_ldam_resnet32(num_classes=10):
     class NormedLinear(nn.Module):
         def __init__(self, in_features, out_features):
             super().__init__()
-            self.weight = nn.Parameter(torch.empty(in_features, out_features).uniform_(-1, 1))
+            self.weight = nn.Parameter(
+                torch.empty(in_features, out_features).uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5))
 
         def forward(self, x):
             return F.normalize(x, dim=1).mm(F.normalize(self.weight, dim=0))

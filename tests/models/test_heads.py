@@ -31,6 +31,18 @@ def test_normalized_dense_is_cosine_similarity():
     assert len(layer.trainable_weights) == 1  # no bias
 
 
+def test_normalized_dense_starts_with_unit_columns_like_the_reference():
+    # LDAM's NormedLinear: uniform(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5), i.e.
+    # every class vector (column) of the [64, C] kernel has norm 1.
+    layer = NormalizedDense(10)
+    layer.build((None, 64))
+    w = keras.ops.convert_to_numpy(layer.kernel)
+    np.testing.assert_allclose(np.linalg.norm(w, axis=0), np.ones(10), rtol=1e-5)
+    # Directions are uniform-cube draws, not all alike: a spread of cosines.
+    cosines = (w.T @ w)[np.triu_indices(10, 1)]
+    assert np.abs(cosines).max() < 0.6 and cosines.std() > 0.05
+
+
 def test_normalized_dense_config_round_trip():
     layer = NormalizedDense(4, name="head")
     clone = NormalizedDense.from_config(layer.get_config())
