@@ -824,6 +824,9 @@ def collect(row, runs_dir, data_dir):
     if not device:
         device = ("CPU (not recorded; no GPU on the collecting host)" if _no_gpu_here()
                   else "not recorded")
+    # The epoch the last process started from (train_seconds cover only the rest);
+    # older reproduce.json files record a resume without it.
+    resumed_at = run.get("resumed_at_epoch") or meta.get("resumed_at_epoch")
     out["result"] = {
         "top1": _pct(report.get("top1")),
         "many": _pct((groups.get("many") or {}).get("accuracy")),
@@ -835,10 +838,8 @@ def collect(row, runs_dir, data_dir):
         "device": device,
         "epochs": run.get("epochs", config.get("epochs", row.epochs)),
         "train_seconds": run.get("train_seconds"),
-        "resumed": bool(meta.get("resumed") or run.get("resumed_at_epoch")
-                        or meta.get("resumed_at_epoch")),
-        # The epoch the last process started from (train_seconds cover only the rest).
-        "resumed_at_epoch": run.get("resumed_at_epoch") or meta.get("resumed_at_epoch"),
+        "resumed": bool(meta.get("resumed") or resumed_at),
+        "resumed_at_epoch": resumed_at,
         "date": finished[:10],
         "source": run.get("source", ""),
         "best": best,
