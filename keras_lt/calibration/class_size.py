@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_lt.api_export import keras_lt_export
 from keras_lt.calibration.constant_weight import add_constant_weight
+from keras_lt.calibration.features import output_width
 from keras_lt.calibration.tau_normalization import _validate_tau
 from keras_lt.losses.class_weights import validate_class_counts
 
@@ -31,6 +32,12 @@ class ScaledLogitsClassifier(keras.Model):
 
     def call(self, x):
         logits = self.model(x, training=False)
+        width = logits.shape[-1]
+        if width is not None and width != self.scale.shape[0]:
+            raise ValueError(
+                f"The model scores {width} classes but {self.scale.shape[0]} scales "
+                "(class counts) were given."
+            )
         return ops.cast(logits, self.scale.dtype) * self.scale
 
     def get_config(self):
@@ -50,9 +57,12 @@ class ScaledLogitsClassifier(keras.Model):
 def class_size_calibrated_model(model, class_counts, tau=1.0):
     """The classifier with logits divided by the class sizes: z_c / N_c^tau.
 
-    Ye et al.'s post-hoc rule (eq. 5): y_hat = argmax_c w_c . h / N_c^tau,
-    which favours the rare classes more as tau grows (tau = 0: the original
-    model). It divides the model's logits, so it applies to any head,
+    Ye et al.'s post-hoc rule (eq. 5): y_hat = argmax_c w_c . h / N_c^tau
+    (tau = 0: the original model). It shrinks the frequent classes' logits
+    most, which favours the rare classes where the winning logits are
+    positive (as with softmax-trained heads); where they are negative (e.g. a
+    sigmoid-trained head with a prior bias) dividing moves them toward 0 and
+    favours the frequent classes instead, so tune tau on a balanced split. It divides the model's logits, so it applies to any head,
     including LDAM's cosine head; with a bias-free head it is exactly eq. (5),
     with a biased head the bias is divided too. `class_counts` are the
     training split's counts (the ones the model was trained with).
@@ -76,6 +86,11 @@ def class_size_calibrated_model(model, class_counts, tau=1.0):
     Imbalanced Deep Learning", 2020, sec. 4.1, eq. (5), suppl. B.5.
     """
     counts = validate_class_counts(class_counts).astype(np.float64)
+    width = output_width(model)
+    if width is not None and width != len(counts):
+        raise ValueError(
+            f"`class_counts` has {len(counts)} entries but the model scores {width} classes."
+        )
     tau = _validate_tau(tau)
     scale = counts ** (-tau)
     return ScaledLogitsClassifier(model, scale.astype("float32"), name=f"{model.name}_class_size")

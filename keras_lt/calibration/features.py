@@ -46,6 +46,18 @@ def find_head(model, head=None):
     return head
 
 
+def output_width(model):
+    """The number of classes `model` scores (its head's units), or None if unknown."""
+    head = getattr(model, "head", None)
+    units = getattr(head, "units", None)
+    if units is None:
+        try:
+            units = model.output_shape[-1]
+        except (AttributeError, ValueError, TypeError, IndexError):
+            units = None
+    return None if units is None else int(units)
+
+
 def feature_extractor(model, head=None):
     """A callable layer mapping x to h, for `model` (see the module docstring)."""
     if hasattr(model, "extract_features"):

@@ -9,6 +9,8 @@ from keras_lt.api_export import keras_lt_export
 from keras_lt.calibration.features import ExtractFeatures
 from keras_lt.calibration.features import feature_extractor as _extractor_for
 from keras_lt.calibration.features import features_of
+from keras_lt.calibration.features import output_width
+from keras_lt.data.imbalance import check_labels
 
 METRICS = ("cosine", "euclidean")
 _EPS = 1e-12
@@ -41,12 +43,14 @@ class NearestClassMean(keras.Model):
         model: the trained classifier whose features to use.
         feature_extractor: a model mapping x to h, instead of `model`.
         metric: "cosine" (default) or "euclidean".
-        num_classes: number of classes (default: max label + 1 in `fit`).
+        num_classes: number of classes (default: the width of `model`'s
+            head; with `feature_extractor`, max label + 1 in `fit`).
 
     Example:
 
     >>> ncm = NearestClassMean(model).fit(x_train, y_train)
     >>> scores = ncm.predict(x_test)             # [N, C]
+    >>> ncm.save("ncm.keras")                    # keras.saving.load_model reads it back
 
     Papers: Ye et al., "Identifying and Compensating for Feature Deviation in
     Imbalanced Deep Learning", 2020, suppl. B (NCM post-processing, features
@@ -61,12 +65,49 @@ class NearestClassMean(keras.Model):
         if metric not in METRICS:
             raise ValueError(f"`metric` must be one of {METRICS}, got {metric!r}.")
         self.metric = metric
+        if num_classes is None and model is not None:
+            num_classes = output_width(model)
         self.num_classes = None if num_classes is None else int(num_classes)
         self.features = (
             _extractor_for(model) if model is not None else feature_extractor
         )
         self.class_means = None
         self.class_counts = None
+
+    def _make_class_means(self, shape):
+        if self.class_means is None or tuple(self.class_means.shape) != tuple(shape):
+            self.class_means = self.add_weight(
+                shape=tuple(shape), initializer="zeros", trainable=False, name="class_means"
+            )
+
+    # -- saving ----------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "feature_extractor": keras.saving.serialize_keras_object(self.features),
+            "metric": self.metric,
+            "num_classes": self.num_classes,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["feature_extractor"] = keras.saving.deserialize_keras_object(
+            config["feature_extractor"]
+        )
+        return cls(**config)
+
+    def get_build_config(self):
+        if self.class_means is None:
+            return {}
+        return {"class_means_shape": list(self.class_means.shape)}
+
+    def build_from_config(self, config):
+        """Re-creates the (fitted) class means so that `load_model` can fill them."""
+        if config and "class_means_shape" in config:
+            self._make_class_means(config["class_means_shape"])
+            self.built = True
 
     # -- fitting ---------------------------------------------------------------
 
@@ -94,7 +135,7 @@ class NearestClassMean(keras.Model):
                 "it computes class means, it does not train by gradients."
             )
         if y is not None:
-            labels = np.asarray(y).reshape(-1).astype(np.int64)
+            labels = check_labels(np.asarray(y).reshape(-1), self.num_classes)
             features = self._features_of_array(x, batch_size)
         else:
             feats, labs = [], []
@@ -102,12 +143,11 @@ class NearestClassMean(keras.Model):
                 xb, yb = batch[0], batch[1]
                 feats.append(self._batch_features(xb))
                 labs.append(np.asarray(keras.ops.convert_to_numpy(yb)).reshape(-1))
-            features, labels = np.concatenate(feats), np.concatenate(labs).astype(np.int64)
+            features = np.concatenate(feats)
+            labels = check_labels(np.concatenate(labs), self.num_classes)
         if len(features) != len(labels):
             raise ValueError(f"Got {len(features)} feature rows for {len(labels)} labels.")
         num_classes = self.num_classes or int(labels.max()) + 1
-        if labels.min() < 0 or labels.max() >= num_classes:
-            raise ValueError(f"Labels must lie in [0, {num_classes}).")
         normalized = _l2_normalize_np(features)
         counts = np.bincount(labels, minlength=num_classes)
         if np.any(counts == 0):
@@ -118,10 +158,7 @@ class NearestClassMean(keras.Model):
         sums = np.zeros((num_classes, normalized.shape[1]))
         np.add.at(sums, labels, normalized)
         means = (sums / counts[:, None]).astype("float32")
-        if self.class_means is None or tuple(self.class_means.shape) != means.shape:
-            self.class_means = self.add_weight(
-                shape=means.shape, initializer="zeros", trainable=False, name="class_means"
-            )
+        self._make_class_means(means.shape)
         self.class_means.assign(means)
         self.class_counts = counts
         self.num_classes = num_classes

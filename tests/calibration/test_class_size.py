@@ -38,7 +38,7 @@ def test_larger_tau_predicts_rare_classes_more_often():
         )[2]
         for tau in (0.0, 2.0)
     ]
-    assert counts[1] >= counts[0]
+    assert counts[1] > counts[0]
 
 
 def test_save_and_load_and_errors(tmp_path):
@@ -56,3 +56,18 @@ def test_save_and_load_and_errors(tmp_path):
         class_size_calibrated_model(model, [5, 0, 1])
     with pytest.raises(ValueError, match="tau"):
         class_size_calibrated_model(model, COUNTS, tau=float("nan"))
+
+
+@pytest.mark.parametrize("build", [functional_model, long_tail_model])
+@pytest.mark.parametrize("counts", [[5000], [40, 12], [40, 12, 3, 1]])
+def test_counts_must_match_the_number_of_classes(build, counts):
+    # One count would broadcast over all 3 logits and change no ranking.
+    with pytest.raises(ValueError, match="3 classes"):
+        class_size_calibrated_model(build(), counts, tau=1.0)
+
+
+def test_call_checks_the_width_when_the_model_width_is_unknown():
+    model = functional_model()
+    calibrated = ScaledLogitsClassifier(model, np.ones(2, "float32"))
+    with pytest.raises(ValueError, match="3 classes but 2 scales"):
+        calibrated(data()[0])

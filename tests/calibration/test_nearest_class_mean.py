@@ -94,3 +94,37 @@ def test_calibrations_predict_on_jax():
     )
     out = run_jax(script)
     assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-4000:]
+
+
+@pytest.mark.parametrize("build", [functional_model, long_tail_model])
+def test_a_class_missing_from_fit_is_an_error_not_a_narrower_model(build):
+    # The head scores 3 classes; fitting without class 2 must not give [N, 2] scores.
+    x, y = data()
+    keep = y != 2
+    with pytest.raises(ValueError, match=r"Classes \[2\] have no samples"):
+        NearestClassMean(build()).fit(x[keep], y[keep])
+
+
+def test_labels_must_be_integer_ids():
+    x, y = data()
+    with pytest.raises(ValueError, match="integer class ids"):
+        NearestClassMean(functional_model()).fit(x, y + 0.7)
+    with pytest.raises(ValueError, match="num_classes=3"):
+        NearestClassMean(functional_model()).fit(x, np.where(y == 2, 3, y))
+
+
+@pytest.mark.parametrize("build", [functional_model, long_tail_model])
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_save_and_load(tmp_path, build, metric):
+    model = build()
+    x_train, y_train = data(seed=0)
+    x, _ = data(seed=1)
+    ncm = NearestClassMean(model, metric=metric).fit(x_train, y_train)
+    path = str(tmp_path / "ncm.keras")
+    ncm.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, NearestClassMean) and loaded.metric == metric
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), expected_scores(model, x_train, y_train, x, metric),
+        rtol=1e-5, atol=1e-5,
+    )
