@@ -103,9 +103,9 @@ EPOCHS=${EPOCHS:-200}
 SEED=${SEED:-0}
 BUDGET=${BUDGET:-560}
 # The default queue: the 13 rows of the 28 with no full-length run yet (2026-12-04),
-# two headline step-100 methods and the last exp-100 row first. A fresh machine has
-# no run folders, so a row already in benchmarks/records/ would run again: keep the
-# queue to rows not yet run.
+# two headline step-100 methods and the last exp-100 row first. This script runs its
+# queue as given (reproduce.py's plan runner skips recorded rows; this does not):
+# keep the queue to rows not yet run.
 JOBS=${JOBS:-"step:ib step:mfw-drw exp:cb-softmax step:erm step:ib-focal step:ldam step:focal step:cb-focal step:cb-softmax step:rs step:rw step:ib-cb step:mfw"}
 MAX_JOBS=${MAX_JOBS:-8}
 PARTIAL=${PARTIAL:-1}

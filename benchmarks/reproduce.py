@@ -1114,6 +1114,33 @@ def _key(row):
     return (row.dataset, row.imbalance, row.ratio, row.method, row.seed, row.epochs)
 
 
+def finished_elsewhere(runs_dir, collect_from=(), records_dir=None):
+    """{(setting key, backend): where} of the finished runs that are not a plan
+    row's own folder: the records (runs no longer on disk, e.g. a GPU session's)
+    and the run folders under `runs_dir` and `collect_from`, the runs that
+    RESULTS.md shows. A plan row whose setting and backend is among them has
+    its result already: running it again would add a second line."""
+    found = {}
+    for entry in load_records(records_dir).values():
+        found.setdefault((_key(entry["row"]), entry["row"].backend), entry["detail"])
+    dirs = [runs_dir] + [d for d in collect_from if d != runs_dir]
+    plan = make_plan("full") + make_plan("cpu-short")
+    for row in discover(runs_dir, dirs, plan):
+        if row_status(runs_dir, row)[0] == "done":
+            found.setdefault((_key(row), row.backend), row.folder)
+    return found
+
+
+def plan_row_status(runs_dir, row, elsewhere):
+    """row_status, but a row never started here is done if `elsewhere` (from
+    `finished_elsewhere`) holds a finished run of its setting and backend."""
+    status, detail = row_status(runs_dir, row)
+    where = elsewhere.get((_key(row), row.backend))
+    if status == "todo" and where is not None:
+        return "done", f"already run: {where}"
+    return status, detail
+
+
 def regenerate(results_path, runs_dir, data_dir, collect_from=(), epochs_short=None,
                backend_short=None, name_template=DEFAULT_NAME_TEMPLATE, records_dir=None):
     """Rewrites RESULTS.md's generated block from the runs on disk (the rows of
@@ -1257,11 +1284,12 @@ def main(argv=None):
     if not rows:
         print("no rows selected", file=sys.stderr)
         return 2
+    elsewhere = finished_elsewhere(runs_dir, args.collect_from, args.records_dir)
     if args.dry_run:
         print(f"# plan {args.plan}: {len(rows)} rows, run folders under {runs_dir}/ "
               f"(commands from the repository root {ROOT})")
         for row in rows:
-            status, detail = row_status(runs_dir, row)
+            status, detail = plan_row_status(runs_dir, row, elsewhere)
             print(f"# {row.name}: {status}{' (' + detail + ')' if detail else ''}")
             print(row.command(runs_dir, args.data_dir))
         print("# or, to run the missing rows one after the other and update RESULTS.md:\n"
@@ -1276,9 +1304,9 @@ def main(argv=None):
 
     devices, failures, ran = {}, [], 0
     for row in rows:
-        status, detail = row_status(runs_dir, row)
+        status, detail = plan_row_status(runs_dir, row, elsewhere)
         if status == "done":
-            print(f"{row.name}: done, skipped")
+            print(f"{row.name}: done{' (' + detail + ')' if detail != run_dir(runs_dir, row) else ''}, skipped")
             continue
         if status in ("running", "mismatch"):
             print(f"{row.name}: {status} ({detail}), skipped")

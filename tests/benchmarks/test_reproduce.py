@@ -270,3 +270,47 @@ def test_a_plan_rows_run_collected_from_another_folder_is_shown(tmp_path):
     line = next(line for line in open(results).read().splitlines()
                 if "step 100 | cdt |" in line and "(full)" in line)
     assert "| 1.7 min (after the resume at epoch 170) |" in line
+
+
+def test_run_loop_skips_rows_already_recorded_or_run_elsewhere(tmp_path, monkeypatch, capsys):
+    # A GPU machine starts bare: rows whose runs are in benchmarks/records/ (or in a
+    # --collect-from folder) must not spend its time again, nor add a second line.
+    runs, results = str(tmp_path / "runs"), str(tmp_path / "RESULTS.md")
+    records, gpu = str(tmp_path / "records"), tmp_path / "gpu"
+    data = tmp_path / "data"
+    data.mkdir()
+    full = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}
+    focal, mfw, rs = full[("exp", "focal")], full[("exp", "mfw")], full[("exp", "rs")]
+    recorded_run = tmp_path / "old" / focal.name
+    _write_run(str(recorded_run), _config(focal), report=_report(0.6446, 0.72, 0.35))
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(recorded_run.parent)],
+                         records_dir=records)
+    import shutil
+    shutil.rmtree(recorded_run.parent)  # only its record is left
+    _write_run(str(gpu / mfw.name), _config(mfw), report=_report(0.6893, 0.74, 0.487))
+    # rs ran on TensorFlow only: the JAX row is still to run.
+    _write_run(str(gpu / "rs-tf"), _config(rs, backend="tensorflow"),
+               report=_report(0.64, 0.71, 0.36, backend="tensorflow"))
+    calls = []
+
+    def fake_run(row, runs_dir, data_dir, device, log=print):
+        calls.append(row.name)
+        _write_run(reproduce.run_dir(runs_dir, row), _config(row),
+                   report=_report(0.6, 0.7, 0.3, backend=row.backend))
+        return 0
+
+    monkeypatch.setattr(reproduce, "run_row", fake_run)
+    monkeypatch.setattr(reproduce, "device_of", lambda backend: "GPU: test")
+    argv = ["--plan", "full", "--backend", "jax", "--imbalance", "exp",
+            "--methods", "focal,mfw,rs", "--runs-dir", runs, "--results", results,
+            "--data-dir", str(data), "--records-dir", records, "--collect-from", str(gpu)]
+    assert reproduce.main(argv + ["--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"# {focal.name}: done (already run: {records}" in out
+    assert f"# {mfw.name}: done (already run: {gpu / mfw.name})" in out
+    assert f"# {rs.name}: todo" in out
+    assert reproduce.main(argv) == 0
+    assert calls == [rs.name]
+    lines = [line for line in open(results).read().splitlines()
+             if ("exp 100 | focal |" in line or "exp 100 | mfw |" in line) and "(full)" in line]
+    assert len(lines) == 2, lines
