@@ -1,4 +1,4 @@
-"""PNG plots of an evaluation report (matplotlib, the "plots" extra).
+"""PNG plots of an evaluation report (matplotlib).
 
 matplotlib is imported lazily and drawn through its Agg canvas directly
 (no pyplot, no global backend switch), so these work headless and leave an
@@ -21,7 +21,7 @@ def _matplotlib():
     except ImportError as error:  # pragma: no cover - depends on the install
         raise ImportError(
             "Plotting the evaluation report needs matplotlib: "
-            "`pip install keras_lt[plots]` (or `pip install matplotlib`)."
+            "`pip install matplotlib` (a dependency of keras_lt)."
         ) from error
     return Figure, FigureCanvasAgg
 

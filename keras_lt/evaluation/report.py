@@ -238,7 +238,7 @@ def write_report(report, out_dir, plots=True):
 
     Files: report.json; per_class_accuracy.png (accuracy against training
     count, log x axis, groups marked); confusion_matrix.png (row-normalised;
-    skipped above 1000 classes). Plots need matplotlib (the "plots" extra).
+    skipped above 1000 classes). Plots need matplotlib (a dependency).
 
     Returns:
         dict name -> written path ("json", "per_class_accuracy",
