@@ -21,9 +21,10 @@ are tuned. Here:
 
 The objective is `val_balanced_accuracy` (maximised) on a balanced validation
 split held out from the training set (CDT supplement B.6); see
-`keras_lt.tuning.search`. A hyper-parameter is pinned with KerasTuner's own
-mechanism, `hp.Fixed(name, value)` in the `hyperparameters` given to the
-tuner, or by a one-value list in `search_space`.
+`keras_lt.tuning.search`. A hyper-parameter is pinned by a one-value list in
+`search_space` (what `run_search(fixed=...)` does), or with KerasTuner's
+`hp.Fixed(name, value)` in the tuner's `hyperparameters` where it is not
+conditional.
 
 Every hyper-parameter name that is a `TrainConfig` field (beta, gamma,
 max_margin, scale, alpha, drw_epoch, phase_epoch) goes into the trial's

@@ -94,7 +94,7 @@ def add_tune_parser(subparsers):
     search.add_argument("--values", action="append", default=[], metavar="NAME=V1,V2",
                         help="replace a hyper-parameter's values, e.g. beta=0.99,0.9999")
     search.add_argument("--fixed", action="append", default=[], metavar="NAME=V",
-                        help="pin a hyper-parameter (hp.Fixed), e.g. loss_type=focal")
+                        help="pin a hyper-parameter to one value, e.g. loss_type=focal")
     search.add_argument("--post-hoc-tau", action="store_true",
                         help="also tune tau of z_c / N_c^tau on the validation split")
     search.add_argument("--no-retrain", action="store_true",

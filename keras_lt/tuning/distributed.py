@@ -113,7 +113,8 @@ def wait_for_search_end(project_dir, timeout=None, poll_seconds=0.5):
     """Waits until the chief has written `search_end.json`; returns its content.
 
     Raises TimeoutError after `timeout` seconds (None: wait as long as the
-    other workers' trials take).
+    other workers' trials take), RuntimeError if the chief's search ended in
+    an error (e.g. every trial failed).
     """
     path = os.path.join(os.fspath(project_dir), SEARCH_END_FILE)
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -121,9 +122,13 @@ def wait_for_search_end(project_dir, timeout=None, poll_seconds=0.5):
         if os.path.exists(path):
             try:
                 with open(path) as f:
-                    return json.load(f)
+                    end = json.load(f)
             except ValueError:
-                pass  # written at this moment: read again
+                end = None  # written at this moment: read again
+            if end is not None:
+                if end.get("error"):
+                    raise RuntimeError(f"The chief's search ended in an error: {end['error']}")
+                return end
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(
                 f"The chief did not finish the search within {timeout} s "

@@ -145,18 +145,19 @@ def make_tuner(hypermodel, tuner="random", max_trials=10, directory="tuning",
     )
 
 
-def fixed_hyperparameters(hypermodel, fixed):
-    """`keras_tuner.HyperParameters` with `hp.Fixed(name, value)` for each entry."""
-    hp = kt.HyperParameters()
+def pin_fixed(search_space, fixed):
+    """`search_space` with each `fixed` entry as a one-value list.
+
+    A one-value choice, not `hp.Fixed`: KerasTuner keeps an unconditional
+    Fixed beside a conditional hyper-parameter of the same name (the focal
+    gamma of the class-balanced loss) and samples the latter.
+    """
+    space = dict(search_space or {})
     for name, value in (fixed or {}).items():
-        if name not in hypermodel.space:
-            raise ValueError(
-                f"Cannot fix {name!r}: {type(hypermodel).__name__} tunes {list(hypermodel.space)}."
-            )
-        if isinstance(value, np.generic):
-            value = value.item()
-        hp.Fixed(name, value)
-    return hp
+        if name in space:
+            raise ValueError(f"{name!r} is both searched ({list(space[name])}) and fixed ({value!r}).")
+        space[name] = [value.item() if isinstance(value, np.generic) else value]
+    return space
 
 
 def _trial_strategy(name):
@@ -175,16 +176,22 @@ def _trial_strategy(name):
 
 
 def _search_settings(hypermodel, data, tuner, fixed, method):
-    c = hypermodel.config
-    return {
+    """What a resumed search must share with the stored one: every setting of
+    the trials' recipe (the resolved `TrainConfig` but the places, devices and
+    verbosity of `RUN_SETTINGS`, and the tuned knobs), the split and the space."""
+    from keras_lt.training.config import RUN_SETTINGS
+
+    recipe = {k: v for k, v in hypermodel.config.to_dict().items()
+              if k not in RUN_SETTINGS and k not in hypermodel.space}
+    settings = {
         "method": method,
         "hypermodel": type(hypermodel).__name__,
-        "dataset": c.dataset, "imbalance": c.imbalance, "ratio": c.ratio,
-        "data_dir": c.data_dir, "seed": c.seed, "backbone": c.backbone, "epochs": c.epochs,
-        "batch_size": c.batch_size, "lr": c.lr, "val_per_class": data.info["val_per_class"],
+        "config": recipe,
+        "val_per_class": data.info["val_per_class"],
         "tuner": tuner, "space": {k: list(v) for k, v in hypermodel.space.items()},
         "fixed": dict(fixed or {}),
     }
+    return json.loads(json.dumps(settings, default=str))  # as it reads back from the file
 
 
 def _check_resume(project_dir, settings, role):
@@ -193,6 +200,10 @@ def _check_resume(project_dir, settings, role):
         with open(path) as f:
             previous = json.load(f)
         changed = {k: (previous.get(k), v) for k, v in settings.items() if previous.get(k) != v}
+        if isinstance(changed.get("config", (None,))[0], dict):  # name the recipe's settings
+            old, new = changed.pop("config")
+            changed.update({f"config.{k}": (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
+                            if old.get(k) != new.get(k)})
         if changed:
             details = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
             raise ValueError(
@@ -273,7 +284,8 @@ def tune_best_tau(tuner, hypermodel, best, data, project_dir, verbose=0):
     return tau, tau_tuner.project_dir
 
 
-def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, verbose=1):
+def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, verbose=1,
+                 resume=False):
     """Retrains `values` on the whole training set, tests once, saves the run.
 
     `keras_lt.training.experiment.train` on the trial's `TrainConfig`: the
@@ -281,7 +293,9 @@ def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, v
     test split evaluated at the last epoch, the run saved under
     `<output_dir>/<run_name>/` with its config.json, report and model. With
     `tau`, the test logits are also calibrated (z_c / N_c^tau, N_c the full
-    training counts) and reported under `post_hoc_tau/`.
+    training counts) and reported under `post_hoc_tau/`. With `resume`, a
+    retrain interrupted earlier continues from its checkpoint (one of other
+    settings, e.g. another best trial, is started afresh).
 
     Returns `(model, report, run_dir, tau_report)`.
     """
@@ -296,6 +310,14 @@ def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, v
         resume=False,
         verbose=verbose,
     )
+    saved = os.path.join(config.output_dir, config.run_name, "config.json")
+    if resume and os.path.exists(saved):
+        try:
+            experiment.check_resume_config(config, saved)
+            config = dataclasses.replace(config, resume=True)
+        except ValueError:
+            _log(verbose, f"The retrain in {os.path.dirname(saved)} has other settings: "
+                          "starting it afresh.")
     model, report, run_dir = experiment.train(config)
     tau_report = None
     if tau is not None:
@@ -358,7 +380,7 @@ def run_search(
         overwrite: False (default) resumes a search found there; True
             starts afresh. Workers never overwrite.
         search_space: `{name: [values]}` replacing default value lists.
-        fixed: `{name: value}` pinned with `hp.Fixed`.
+        fixed: `{name: value}` pinned (a one-value search space).
         post_hoc_tau: also tune tau of z_c / N_c^tau (CDT's N_c^tau).
         retrain: retrain the best configuration and test it (chief and
             standalone only).
@@ -381,8 +403,8 @@ def run_search(
         raise ValueError("Only the chief may start a distributed search afresh (overwrite).")
     started = time.time()
     data = load_search_data(config, val_per_class)
-    hypermodel = make_hypermodel(method, data, config, search_space=search_space)
-    hp = fixed_hyperparameters(hypermodel, fixed)
+    hypermodel = make_hypermodel(method, data, config,
+                                 search_space=pin_fixed(search_space, fixed))
     c = hypermodel.config
     project_name = project_name or f"{c.dataset}-{c.imbalance}-{method}"
     project_dir = os.path.join(os.fspath(directory), project_name)
@@ -399,7 +421,7 @@ def run_search(
                   f"{max_trials} trials, in {project_dir}.")
     kt_tuner = make_tuner(
         hypermodel, tuner=tuner, max_trials=max_trials, directory=directory,
-        project_name=project_name, overwrite=False, seed=c.seed + 1, hyperparameters=hp,
+        project_name=project_name, overwrite=False, seed=c.seed + 1,
         distribution_strategy=_trial_strategy(strategy if strategy is not None else c.strategy),
     )
     if role == "chief":
@@ -410,11 +432,19 @@ def run_search(
     if role == "worker":
         distributed.wait_for_search_end(project_dir, timeout=wait_timeout)
     rows = read_trials(project_dir)
-    best = best_trial(rows)
     files = {"csv": os.path.join(project_dir, CSV_FILE),
              "json": os.path.join(project_dir, JSON_FILE)}
-    if role != "worker":
-        files = write_results(project_dir, hypermodel, rows, method)
+    if role == "worker":
+        best = best_trial(rows)
+    else:
+        # search_end.json is written whatever happens: workers wait for it.
+        try:
+            best = best_trial(rows)
+            files = write_results(project_dir, hypermodel, rows, method)
+        except Exception as error:
+            distributed.mark_search_end(project_dir, {
+                "error": f"{type(error).__name__}: {error}", "num_trials": len(rows)})
+            raise
         distributed.mark_search_end(project_dir, {
             "best_trial_id": best["trial_id"], "best_score": best["score"],
             "num_trials": len(rows), "seconds": round(time.time() - started, 1),
@@ -437,7 +467,7 @@ def run_search(
     del data
     model, report, run_dir, tau_report = retrain_best(
         hypermodel, result.best_values, output_dir=output_dir, run_name=run_name,
-        tau=result.tau, verbose=verbose)
+        tau=result.tau, verbose=verbose, resume=not overwrite)
     for path in files.values():
         shutil.copy2(path, run_dir)
     summary = {

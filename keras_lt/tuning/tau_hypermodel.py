@@ -103,11 +103,13 @@ class TauHyperModel(kt.HyperModel):
 
 
 def tune_tau(logits, labels, class_counts, directory, project_name="tau", taus=TAUS,
-             overwrite=False, many=100, few=20):
+             overwrite=True, many=100, few=20):
     """Grid-searches tau with KerasTuner; returns `(best tau, tuner)`.
 
-    The search lives in `directory/project_name` and resumes like any
-    KerasTuner search (`overwrite=False`).
+    The search lives in `directory/project_name`. It scores a handful of taus
+    on fixed logits (milliseconds each), so it starts afresh by default: a
+    resumed project would answer for the logits and taus it was first given.
+    `overwrite=False` resumes it anyway.
     """
     from keras_lt.tuning.search import GridSearch
 
