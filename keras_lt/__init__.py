@@ -7,7 +7,8 @@
     model.fit(x, y, callbacks=[keras_lt.callbacks.DeferredReweighting(counts, start_epoch=160)])
 
 Areas: `losses`, `models`, `callbacks`, `schedules`, `calibration`, `data`,
-`evaluation`, `tuning` (CONTRIBUTING.md has the map).
+`evaluation`; `training` (the recipes' code path) and `tuning` (KerasTuner, an
+extra) load on first use. CONTRIBUTING.md has the map.
 """
 
 __version__ = "0.1.0"
@@ -45,3 +46,14 @@ __all__ = [
     "LongTailModel", "build_model", "load_long_tailed",
     "BalancedAccuracy", "ShotGroupAccuracy", "evaluate_model", "evaluation_report",
 ]
+
+
+_LAZY_AREAS = ("training", "tuning")  # heavier or optional: imported on first access
+
+
+def __getattr__(name):
+    if name in _LAZY_AREAS:
+        import importlib
+
+        return importlib.import_module(f"keras_lt.{name}")
+    raise AttributeError(f"module 'keras_lt' has no attribute {name!r}")

@@ -55,3 +55,15 @@ def test_all_names_every_public_class_and_function():
     areas = {"callbacks", "calibration", "data", "evaluation", "losses", "models", "schedules"}
     assert {name for name in exported if inspect.ismodule(namespace[name])} == areas
     assert set(DESIGN_DEFAULTS) | {"LongTailModel"} <= exported
+
+
+def test_training_and_tuning_load_on_first_access():
+    # README names keras_lt.training.experiment.train and keras_lt.tuning.
+    import subprocess
+    import sys
+
+    code = ("import sys, keras_lt; assert 'keras_lt.training.experiment' not in sys.modules; "
+            "print(keras_lt.training.experiment.train.__name__, keras_lt.tuning.run_search.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["train", "run_search"]
