@@ -547,6 +547,44 @@ class Row:
         return f"KERAS_BACKEND={self.backend} " + " ".join(shlex.quote(a) for a in argv)
 
 
+RERUN_DIR = "runs/rerun"
+
+
+def recipe_differences(row, config_path):
+    """Settings of a run's config.json that differ from what the recipe gives
+    the row's flags (method, imbalance, ratio, epochs, seed), or None if the
+    file cannot be read."""
+    from keras_lt.training.config import RUN_SETTINGS, TrainConfig
+
+    try:
+        saved = TrainConfig.from_json(config_path).resolve().to_dict()
+        recipe = TrainConfig(row.dataset, method=row.method, imbalance=row.imbalance,
+                             ratio=row.ratio, epochs=row.epochs, seed=row.seed).resolve().to_dict()
+    except (OSError, TypeError, ValueError):
+        return None
+    same = lambda a, b: json.dumps(a) == json.dumps(b)  # noqa: E731  (tuples vs lists)
+    return [k for k in sorted(recipe) if k not in RUN_SETTINGS and not same(recipe[k], saved.get(k))]
+
+
+def rerun_command(row, folder, data_dir):
+    """The command that trains a run found on disk again, into runs/rerun/<its name>:
+    the recipe with explicit flags where its config.json holds exactly what the
+    recipe gives them (it works from any checkout), else its config.json."""
+    name = os.path.basename(os.path.normpath(folder))
+    explicit = dataclasses.replace(row, folder=None, config=None, name_template=name)
+    config_path = os.path.join(folder, "config.json")
+    differences = recipe_differences(row, config_path)
+    if differences == []:
+        return (explicit.command(RERUN_DIR, data_dir)
+                + "  # launched outside reproduce.py; its config.json is the recipe's with these flags")
+    argv = ["python", RECIPES[row.dataset], "--config", config_path, "--output-dir", RERUN_DIR,
+            "--run-name", name] + (["--data-dir", data_dir] if data_dir else [])
+    why = ("differs from the recipe's defaults in " + ", ".join(differences) if differences
+           else "could not be compared with the recipe's defaults")
+    return (f"KERAS_BACKEND={row.backend} " + " ".join(shlex.quote(a) for a in argv)
+            + f"  # launched outside reproduce.py; its config.json {why}")
+
+
 def row_from_config(folder, config):
     """The Row of a run folder written by the recipe (from its config.json), or None."""
     try:
@@ -807,7 +845,7 @@ def collect(row, runs_dir, data_dir):
     cmd_data_dir = config.get("data_dir") or data_dir
     command = meta.get("command") or row.command(runs_dir, cmd_data_dir)
     if row.folder is not None and not meta:
-        command += "  # launched outside reproduce.py: this reruns its saved config"
+        command = rerun_command(row, folder, cmd_data_dir)
     out = {"row": row, "status": status, "detail": detail, "result": None,
            "command": command, "schedule": schedule_of(config)}
     if status != "done":

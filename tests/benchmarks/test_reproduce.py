@@ -314,3 +314,42 @@ def test_run_loop_skips_rows_already_recorded_or_run_elsewhere(tmp_path, monkeyp
     lines = [line for line in open(results).read().splitlines()
              if ("exp 100 | focal |" in line or "exp 100 | mfw |" in line) and "(full)" in line]
     assert len(lines) == 2, lines
+
+
+def test_a_found_runs_command_reruns_its_settings_from_any_checkout(tmp_path):
+    # A run launched outside reproduce.py is shown with a command that trains its
+    # setting again. Its config.json lives in a git-ignored runs/ folder, so the
+    # command spells the recipe's flags where they give exactly that config.
+    from keras_lt.training.config import RUN_SETTINGS, TrainConfig
+
+    runs, results = str(tmp_path / "runs"), str(tmp_path / "RESULTS.md")
+    ab = tmp_path / "ab"
+    config = TrainConfig("cifar10", method="ib", epochs=40, seed=1).resolve()
+    config.monitor = False
+    (ab / "keras-ib-e40-s1").mkdir(parents=True)
+    config.to_json(str(ab / "keras-ib-e40-s1" / "config.json"))
+    changed = TrainConfig("cifar10", method="ib", epochs=40, seed=2, weight_decay=1e-3).resolve()
+    (ab / "ib-wd").mkdir()
+    changed.to_json(str(ab / "ib-wd" / "config.json"))
+    for name in ("keras-ib-e40-s1", "ib-wd"):
+        with open(ab / name / "report.json", "w") as f:
+            json.dump(_report(0.6147, 0.63, 0.55, backend="tensorflow", epochs=40), f)
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(ab)])
+    text = open(results).read()
+    line = next(x for x in text.splitlines() if "keras-ib-e40-s1" in x)
+    command = line.split("`")[-2]
+    assert "--config" not in command
+    flags = command.split("  #")[0].split(" ", 1)[1]  # drop KERAS_BACKEND=
+    # The recipe's own --dry-run of those flags prints the run's config.
+    out = subprocess.run([sys.executable] + flags.split()[1:] + ["--dry-run"],
+                         cwd=reproduce.ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    printed = json.loads(out.stdout)["config"]
+    saved = json.load(open(ab / "keras-ib-e40-s1" / "config.json"))
+    assert {k: v for k, v in printed.items() if k not in RUN_SETTINGS} == \
+        {k: v for k, v in saved.items() if k not in RUN_SETTINGS}
+    assert "--output-dir runs/rerun --run-name keras-ib-e40-s1" in command
+    assert "--no-monitor" in command
+    # Another weight decay: the flags would not give it, so the config is named.
+    line = next(x for x in text.splitlines() if "ib-wd" in x)
+    assert "--config" in line and "differs from the recipe's defaults in weight_decay" in line
