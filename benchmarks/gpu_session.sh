@@ -119,16 +119,17 @@ RES=$WORK/results
 mkdir -p "$OUT" "$RES"
 left() { echo $(( BUDGET - ($(date +%s) - T0) )); }
 
-if ls .gpu/whl/*.whl > /dev/null 2>&1; then
+GPU_DIR=${GPU_DIR:-.gpu}  # what travels with `carry` (another folder in the tests)
+if ls "$GPU_DIR"/whl/*.whl > /dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/keras_lt_site .gpu/whl/*.whl || exit 1
+        --target /tmp/keras_lt_site "$GPU_DIR"/whl/*.whl || exit 1
     export PYTHONPATH=/tmp/keras_lt_site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 else
     export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi
 if [ -z "${DATA:-}" ]; then
-    DATA=.gpu/data/cifar10
-    [ -d "$DATA" ] || { mkdir -p .gpu/data && tar -xzf .gpu/cifar10-images.tar.gz -C .gpu/data; } || exit 1
+    DATA=$GPU_DIR/data/cifar10
+    [ -d "$DATA" ] || { mkdir -p "$GPU_DIR"/data && tar -xzf "$GPU_DIR"/cifar10-images.tar.gz -C "$GPU_DIR"/data; } || exit 1
 fi
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null \
@@ -138,8 +139,8 @@ GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head 
 DEVICE_KIND=${GPU_NAME:+GPU: $GPU_NAME}
 DEVICE_KIND=${DEVICE_KIND:-CPU}
 # Runs stopped in an earlier call (their folders, checkpoint/ inside) continue.
-if [ -d .gpu/resume ]; then
-    cp -r .gpu/resume/. "$WORK/" && echo "resuming: $(ls .gpu/resume | tr '\n' ' ')"
+if [ -d "$GPU_DIR"/resume ]; then
+    cp -r "$GPU_DIR"/resume/. "$WORK/" && echo "resuming: $(ls "$GPU_DIR"/resume | tr '\n' ' ')"
 fi
 echo "setup: $(( $(date +%s) - T0 )) s"
 
@@ -152,10 +153,14 @@ print(json.loads(bytes(np.load(sys.argv[1])["meta"]).decode())["epoch"])
 PY
 }
 
-# keras_recipe IMBALANCE METHOD SECONDS MEMORY_FRACTION: one recipe run on JAX, its
-# folder (config, report, history, reproduce.json) and log into $RES.
+# How many runs share the GPU in phase 2 (written once all are launched; each job
+# reads it when it ends, minutes later, for its device column).
+SHARING_FILE=$RES/phase2-sharing
+
+# keras_recipe IMBALANCE METHOD SECONDS MEMORY_FRACTION PHASE: one recipe run on JAX,
+# its folder (config, report, history, reproduce.json) and log into $RES.
 keras_recipe() {
-    local imb=$1 method=$2 limit=$3 mem=$4 name start started rc resumed_at
+    local imb=$1 method=$2 limit=$3 mem=$4 phase=$5 name start started rc resumed_at sharing
     name=cifar10-${imb}100-${method}-e${EPOCHS}-s${SEED}-jax
     resumed_at=$(done_epochs "$name")  # 0 unless a checkpoint came from .gpu/resume/
     started=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
@@ -171,10 +176,14 @@ keras_recipe() {
     done
     # Stopped before the end: its checkpoint comes back, for .gpu/resume/ next time.
     [ -f "$WORK/$name/report.json" ] || cp -r "$WORK/$name/checkpoint" "$RES/$name/" 2>/dev/null
+    sharing=1
+    [ "$phase" = 2 ] && sharing=$(cat "$SHARING_FILE" 2>/dev/null || echo "?")
     python3 - "$RES/$name/reproduce.json" "$imb" "$method" "$started" "$rc" \
-        "$EPOCHS" "$SEED" "$DEVICE_KIND" "$resumed_at" <<'PY'
+        "$EPOCHS" "$SEED" "$DEVICE_KIND" "$resumed_at" "$sharing" <<'PY'
 import datetime, json, socket, sys
-out, imb, method, started, rc, epochs, seed, kind, resumed_at = sys.argv[1:]
+out, imb, method, started, rc, epochs, seed, kind, resumed_at, sharing = sys.argv[1:]
+if kind != "CPU":  # the train time of a run that shared the GPU is not its speed alone
+    kind += ", alone" if sharing == "1" else f", {sharing} runs sharing it"
 command = (f"KERAS_BACKEND=jax python recipes/cifar10_lt.py --method {method} --imbalance {imb} "
            f"--ratio 100 --epochs {epochs} --seed {seed} --data-dir .data/cifar10 --quiet"
            "  # run by benchmarks/gpu_session.sh")
@@ -231,7 +240,7 @@ if [ -n "${PHASE1_SECONDS:-}" ]; then
     T1=$PHASE1_SECONDS
 else
     p1=$(date +%s)
-    keras_recipe exp ldam-drw $(( $(left) - 30 )) 0.5
+    keras_recipe exp ldam-drw $(( $(left) - 30 )) 0.5 1
     T1=$(( $(date +%s) - p1 ))
     echo "phase 1: $T1 s; $(left) s left"
     pack
@@ -265,9 +274,10 @@ for job in $JOBS; do
     if [ "$imb" = torch ]; then
         torch_reference "$method" "$room" > "$RES/phase2-$n.txt" 2>&1 &
     else
-        keras_recipe "$imb" "$method" "$room" 0.1 > "$RES/phase2-$n.txt" 2>&1 &
+        keras_recipe "$imb" "$method" "$room" 0.1 2 > "$RES/phase2-$n.txt" 2>&1 &
     fi
 done
+echo "$n" > "$SHARING_FILE"
 wait
 cat "$RES"/phase2-*.txt 2>/dev/null
 echo "phase 2: $n jobs; total $(( $(date +%s) - T0 )) s"
