@@ -96,7 +96,20 @@ def test_feature_deviation_in_report(four_class):
     info = report["feature_deviation"]
     assert info["subsample_size"] == 4 and info["rounds"] == 50
     values = [r["feature_deviation"] for r in report["per_class"]]
-    assert all(v is not None and v > 0 for v in values)
+    # Independently (CDT eq. 2, L2-normalised features): E ||mean of K train
+    # features of c - mean of the test features of c|| over all K-subsets; class 3
+    # has exactly K = 4 training samples, so its value has no sampling noise.
+    import itertools
+
+    unit = lambda f: f / np.linalg.norm(f, axis=1, keepdims=True)  # noqa: E731
+    for c in range(4):
+        train_c, target = unit(train_f[train_y == c]), unit(test_f[y == c]).mean(axis=0)
+        distances = [np.linalg.norm(train_c[list(s)].mean(axis=0) - target)
+                     for s in itertools.combinations(range(len(train_c)), 4)]
+        if c == 3:
+            assert values[c] == pytest.approx(distances[0], rel=1e-9)
+        else:  # a mean of 50 rounds: within 4 standard errors
+            assert abs(values[c] - np.mean(distances)) <= 4 * np.std(distances) / np.sqrt(50)
     assert report["groups"]["medium"]["feature_deviation"] == pytest.approx(np.mean(values[1:3]))
     with pytest.raises(ValueError, match="together"):
         evaluation_report(y, scores, counts, test_features=test_f)

@@ -22,7 +22,7 @@ def test_effective_number_limits():
     inverse = np.array([1e-6, 1e-3, 1.0])
     np.testing.assert_allclose(
         L.effective_number_weights([1000, 10, 1], 1 - 1e-12),
-        L.inverse_frequency_weights([1000, 10, 1]),
+        np.array([1e-3, 1e-1, 1.0]) / np.sum([1e-3, 1e-1, 1.0]) * 3,  # (1/n) normalised to sum C
         rtol=1e-6,
     )
     assert np.all(np.isfinite(L.effective_number_weights(counts, 0.9999)))

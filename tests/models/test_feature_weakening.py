@@ -120,6 +120,33 @@ def test_no_mixing_outside_training_and_seeded():
     assert not np.allclose(first, other)
 
 
+def test_gradients_flow_through_the_sample_and_its_partner():
+    # ye21 eq. 8-9: the mixed feature z_i = (1 - lam_i) g(x_i) + lam_i g(x_perm[i])
+    # passes gradient to both. d/dx_k sum_i z_i . u_i
+    #   = (1 - lam_k) u_k + sum_{i: perm[i] = k} lam_i u_i   (numpy, below).
+    tf = pytest.importorskip("tensorflow")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("gradient taken with tf.GradientTape")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 3)).astype("float32")
+    u = rng.normal(size=(5, 3)).astype("float32")
+    y = np.array([0, 1, 2, 0, 1])
+    layer = MajorFeatureWeakening([50, 10, 2], seed=3)
+    lam, perm = (keras.ops.convert_to_numpy(v) for v in layer.sample_mixing(y, 5))
+    assert np.any(perm != np.arange(5)) and np.all(lam > 0)
+    layer = MajorFeatureWeakening([50, 10, 2], seed=3)  # the same draws again
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = layer(xt, labels=y, training=True)
+        objective = tf.reduce_sum(out * u)
+    grad = tape.gradient(objective, xt).numpy()
+    expected = (1.0 - lam)[:, None] * u
+    for i in range(5):
+        expected[perm[i]] += lam[i] * u[i]
+    np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
+
+
 class Probe(keras.layers.Layer):
     """An identity block that keeps (eagerly) what it was given."""
 
