@@ -117,6 +117,24 @@ def test_random_state_is_restored(tmp_path):
     assert random.random() == expected[1]
 
 
+def test_keras_global_generator_is_restored(tmp_path):
+    # keras.random calls without a seed draw from Keras's global SeedGenerator
+    # (augmentation layers built without seeds use it too).
+    import keras
+
+    model = small_model()
+    model.build((None, 4))
+    keras.random.uniform((2,))  # the global generator exists from here on
+    ckpt = ResumableCheckpoint(tmp_path)
+    ckpt.save(model, 1)
+    expected = keras.ops.convert_to_numpy(keras.random.uniform((3,)))
+    for _ in range(5):
+        keras.random.uniform((3,))  # move it on
+    ckpt.restore(model)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras.random.uniform((3,))),
+                                  expected)
+
+
 def test_a_crash_while_writing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     model = small_model()
     model.build((None, 4))

@@ -157,3 +157,27 @@ def test_class_balanced_settings_per_dataset_follow_cui():
     config = TrainConfig(dataset="cifar100", method="cb-focal").resolve()
     loss = get_method("cb-focal").build_loss(config, np.full(100, 50))
     assert (loss.beta, loss.gamma) == (0.9, 1.0)
+
+
+def test_the_recipes_optimizer_keeps_the_prior_bias_out_of_weight_decay():
+    # Cui et al. sec. 4.3: the sigmoid losses start from b = -log((1 - pi) / pi);
+    # decaying it toward 0 would undo that. One step with zero gradients: only
+    # weight decay moves a variable.
+    import keras
+
+    from keras_lt.models import build_model
+    from keras_lt.training import experiment
+
+    backbone = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, name="body")])
+    model = build_model(backbone, 7, input_shape=(5,), head="prior_bias")
+    config = TrainConfig(dataset="cifar10", method="cb-focal", weight_decay=0.5,
+                         warmup_epochs=0).resolve()
+    optimizer = experiment.build_optimizer(config, 3, model)
+    before = {v.path: keras.ops.convert_to_numpy(v).copy() for v in model.trainable_variables}
+    optimizer.apply([keras.ops.zeros(v.shape) for v in model.trainable_variables],
+                    model.trainable_variables)
+    after = {v.path: keras.ops.convert_to_numpy(v) for v in model.trainable_variables}
+    bias, kernel = model.head.bias.path, model.head.kernel.path
+    np.testing.assert_array_equal(after[bias], before[bias])
+    # Coupled decay, first step: w - lr * wd * w = w * (1 - 0.1 * 0.5).
+    np.testing.assert_allclose(after[kernel], before[kernel] * 0.95, rtol=1e-6)
