@@ -120,3 +120,20 @@ def test_fit_with_tensorflow_backend_trains():
     )
     history = model.fit(x, y, batch_size=8, epochs=4, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_the_same_updates_on_jax():
+    # The numpy reference above, on the JAX backend (the GPU machines' backend).
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import keras; "
+            "assert keras.backend.backend() == 'jax'; import test_torch_style_sgd as t; "
+            "t.test_matches_torch_sgd_with_changing_learning_rate(True); "
+            "t.test_excluded_variables_get_no_decay(); print('OK')")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-c", code, here], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-3000:]
