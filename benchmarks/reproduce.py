@@ -575,14 +575,14 @@ def rerun_command(row, folder, data_dir):
     config_path = os.path.join(folder, "config.json")
     differences = recipe_differences(row, config_path)
     if differences == []:
-        return (explicit.command(RERUN_DIR, data_dir)
-                + "  # launched outside reproduce.py; its config.json is the recipe's with these flags")
+        return (explicit.command(RERUN_DIR, data_dir) + f"  # launched outside reproduce.py as "
+                f"{folder}; its config.json is the recipe's with these flags")
     argv = ["python", RECIPES[row.dataset], "--config", config_path, "--output-dir", RERUN_DIR,
             "--run-name", name] + (["--data-dir", data_dir] if data_dir else [])
     why = ("differs from the recipe's defaults in " + ", ".join(differences) if differences
            else "could not be compared with the recipe's defaults")
     return (f"KERAS_BACKEND={row.backend} " + " ".join(shlex.quote(a) for a in argv)
-            + f"  # launched outside reproduce.py; its config.json {why}")
+            + f"  # launched outside reproduce.py as {folder}; its config.json {why}")
 
 
 def row_from_config(folder, config):
