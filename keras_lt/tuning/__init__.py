@@ -4,8 +4,8 @@
                tuner="random", max_trials=20)        search, retrain, test
     keras-lt tune cifar10 --method ldam-drw --max-trials 20
 
-HyperModels (the papers' search spaces by default, `search_space=` or
-`hp.Fixed` to change them): ClassBalancedHyperModel, LDAMHyperModel,
+HyperModels (the papers' search spaces by default, `search_space=` to change
+them; a one-value list pins one): ClassBalancedHyperModel, LDAMHyperModel,
 CDTHyperModel, IBHyperModel, MFWHyperModel, TauHyperModel (post-hoc);
 `make_hypermodel(method, data, config)` picks one. The data of a search
 come from `load_search_data` (the training split only, with a balanced

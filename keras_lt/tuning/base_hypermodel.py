@@ -179,8 +179,8 @@ class LongTailHyperModel(kt.HyperModel):
         config: a `keras_lt.training.config.TrainConfig` template: dataset,
             data_dir, imbalance, backbone, epochs, batch size, learning rate,
             seed... (default `TrainConfig(dataset=dataset)`). The method's
-            tuned hyper-parameters must be left `None` in it (pin one with
-            `hp.Fixed` or a one-value `search_space` entry instead).
+            tuned hyper-parameters must be left `None` in it (pin one with a
+            one-value `search_space` entry instead).
         method: the `keras-lt train` method the trials run (default: the
             family's first, e.g. "ldam-drw"); must belong to this family.
         search_space: `{name: [values]}` replacing the default values of some
@@ -259,6 +259,7 @@ class LongTailHyperModel(kt.HyperModel):
             )
         template = dataclasses.replace(config, method=method, **overrides)
         self.method = method
+        self._given = template  # as given: resolved again for a trial of another method
         self.config = template.resolve()  # validates the template, fills the recipe
         # The trials' template: the resolved recipe, with the method's knobs
         # (and the run name, which names the method) left to each trial.
@@ -283,8 +284,8 @@ class LongTailHyperModel(kt.HyperModel):
             if getattr(config, key, None) is not None:
                 raise ValueError(
                     f"`config.{key}` is set ({getattr(config, key)!r}) but {key} is tuned: "
-                    f"leave it None and pin it with hp.Fixed({key!r}, value) or "
-                    f"search_space={{{key!r}: [value]}}."
+                    f"leave it None and pin it with search_space={{{key!r}: [value]}} "
+                    f"(keras-lt tune --fixed {key}=value)."
                 )
         self.space = space
         self.check_space(space)
@@ -323,8 +324,13 @@ class LongTailHyperModel(kt.HyperModel):
         for key in ("drw_epoch", "phase_epoch"):
             if key in updates:
                 updates[key] = int(updates[key])
-        config = dataclasses.replace(self.template, method=self.method_for(values), **updates)
-        return config.resolve()
+        method = self.method_for(values)
+        if method != self.method:
+            # Another method (cb -> cb-focal) may have its own recipe settings
+            # (config.METHOD_SETTINGS): resolve the given config for it.
+            base = dataclasses.replace(self._given, run_name=self.template.run_name)
+            return dataclasses.replace(base, method=method, **updates).resolve()
+        return dataclasses.replace(self.template, method=method, **updates).resolve()
 
     # ------------------------------------------------------------- building
     def _view(self):

@@ -148,7 +148,7 @@ def run_tune(args):
     try:  # KerasTuner (the "tuning" extra) is needed from here on
         from keras_lt.tuning import distributed
         from keras_lt.tuning.hypermodels import make_hypermodel
-        from keras_lt.tuning.search import run_search
+        from keras_lt.tuning.search import pin_fixed, run_search
         from keras_lt.tuning.search_data import default_val_per_class, load_search_data
     except ImportError as error:
         print(f"keras-lt tune: {error}", file=sys.stderr)
@@ -159,7 +159,7 @@ def run_tune(args):
     project_dir = os.path.join(args.directory, project)
     if args.dry_run:
         data = load_search_data(config, args.val_per_class)
-        hm = make_hypermodel(method, data, config, search_space=search_space)
+        hm = make_hypermodel(method, data, config, search_space=pin_fixed(search_space, fixed))
         print(json.dumps({
             "hypermodel": type(hm).__name__, "space": {k: list(v) for k, v in hm.space.items()},
             "fixed": fixed, "project_dir": project_dir, "role": role,

@@ -17,7 +17,7 @@ stage ("after the second group of convolutions").
 
 Both are `TrainConfig` fields (`alpha`, `mfw_layer`), so the best trial
 retrains with `keras-lt train --alpha A --mfw-layer L` unchanged. Pin the
-layer with `hp.Fixed("mfw_layer", "stage1")` (or `--fixed mfw_layer=stage1`)
+layer with `search_space={"mfw_layer": ["stage1"]}` (or `--fixed mfw_layer=stage1`)
 to tune alpha alone.
 """
 

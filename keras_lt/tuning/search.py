@@ -194,11 +194,35 @@ def _search_settings(hypermodel, data, tuner, fixed, method):
     return json.loads(json.dumps(settings, default=str))  # as it reads back from the file
 
 
+# The recipe settings a search_config.json stored at its top level before it
+# stored the whole recipe under "config" (keras_lt before 2026-12-04).
+_LEGACY_RECIPE_KEYS = ("dataset", "imbalance", "ratio", "seed", "backbone", "epochs",
+                       "batch_size", "lr")
+
+
+def _from_legacy(previous, settings):
+    """An older search_config.json in today's layout, for the settings it has:
+    the recipe keys it stored, and its space with the pins of `fixed` (stored
+    apart then, one-value lists now)."""
+    upgraded = {k: v for k, v in previous.items() if k not in _LEGACY_RECIPE_KEYS + ("data_dir",)}
+    upgraded["config"] = dict(settings["config"], **{
+        k: previous[k] for k in _LEGACY_RECIPE_KEYS if k in previous})
+    space = dict(previous.get("space") or {})
+    for name, value in (previous.get("fixed") or {}).items():
+        if name in space:
+            space[name] = [value]
+    upgraded["space"] = space
+    return upgraded
+
+
 def _check_resume(project_dir, settings, role):
     path = os.path.join(project_dir, SEARCH_CONFIG_FILE)
     if os.path.exists(path):
         with open(path) as f:
             previous = json.load(f)
+        legacy = "config" not in previous
+        if legacy:
+            previous = _from_legacy(previous, settings)
         changed = {k: (previous.get(k), v) for k, v in settings.items() if previous.get(k) != v}
         if isinstance(changed.get("config", (None,))[0], dict):  # name the recipe's settings
             old, new = changed.pop("config")
@@ -211,6 +235,10 @@ def _check_resume(project_dir, settings, role):
                 "same settings, or start afresh (overwrite=True / --overwrite, or another "
                 "project name)."
             )
+        if legacy and role != "worker":  # from now on, the whole recipe is compared
+            with open(path, "w") as f:
+                json.dump(settings, f, indent=2, sort_keys=True, default=str)
+                f.write("\n")
     elif role != "worker":
         os.makedirs(project_dir, exist_ok=True)
         with open(path, "w") as f:

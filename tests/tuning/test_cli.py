@@ -39,6 +39,18 @@ def test_dry_run_prints_the_space(capsys):
     assert plan["val_per_class"] == 3 and plan["role"] == "standalone"
 
 
+def test_dry_run_shows_the_pins_the_search_uses(capsys):
+    from keras_lt.cli import main
+
+    assert main(["tune", "digits", "--method", "cb", "--epochs", "2", "--dry-run",
+                 "--fixed", "loss_type=focal"]) == 0
+    assert json.loads(capsys.readouterr().out)["space"]["loss_type"] == ["focal"]
+    # Refused, as the real search refuses it.
+    assert main(["tune", "digits", "--method", "cb-softmax", "--epochs", "2", "--dry-run",
+                 "--fixed", "gamma=2"]) != 0
+    assert "do not use it" in capsys.readouterr().err
+
+
 def test_an_existing_search_needs_resume_or_overwrite(tmp_path, capsys):
     from keras_lt.cli import main
 

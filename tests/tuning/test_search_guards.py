@@ -141,3 +141,47 @@ def test_a_resumed_search_continues_its_retrain_instead_of_restarting(digits_sea
                  resume=True)
     printed = capsys.readouterr().out
     assert "other settings: starting it afresh" in printed and "Resuming" not in printed
+
+
+def test_a_search_config_of_the_older_layout_resumes_and_is_upgraded(digits_search_data,
+                                                                     tmp_path):
+    # Before the whole recipe was compared, search_config.json held a few recipe keys
+    # at its top level and the pins apart from the space.
+    from keras_lt.tuning.hypermodels import make_hypermodel
+    from keras_lt.tuning.search import _check_resume, _search_settings, pin_fixed
+
+    hm = make_hypermodel("cb", digits_search_data, digits_config(),
+                         search_space=pin_fixed(None, {"loss_type": "focal"}))
+    settings = _search_settings(hm, digits_search_data, "random", {"loss_type": "focal"}, "cb")
+    c = settings["config"]
+    legacy = {"method": "cb", "hypermodel": "ClassBalancedHyperModel", "dataset": c["dataset"],
+              "imbalance": c["imbalance"], "ratio": c["ratio"], "data_dir": None,
+              "seed": c["seed"], "backbone": c["backbone"], "epochs": c["epochs"],
+              "batch_size": c["batch_size"], "lr": c["lr"], "val_per_class": 3,
+              "tuner": "random", "fixed": {"loss_type": "focal"},
+              "space": {"loss_type": ["softmax", "sigmoid", "focal"],
+                        "beta": [0.9, 0.99, 0.999, 0.9999], "gamma": [0.5, 1.0, 2.0]}}
+    assert settings["val_per_class"] == 3
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "search_config.json").write_text(json.dumps(legacy))
+    _check_resume(str(project), settings, "standalone")  # accepted
+    assert json.loads((project / "search_config.json").read_text()) == settings  # upgraded
+    (project / "search_config.json").write_text(json.dumps(dict(legacy, epochs=99)))
+    with pytest.raises(ValueError, match="config.epochs: 99"):
+        _check_resume(str(project), settings, "standalone")
+
+
+def test_a_cb_search_trains_cb_focal_trials_with_cb_focal_settings(digits_search_data):
+    # config.METHOD_SETTINGS gives cb-focal its own learning rate on iNaturalist
+    # (Cui et al. sec. 5.2: 4 x); a method='cb' search picks cb-focal per trial.
+    from keras_lt.training.config import TrainConfig
+    from keras_lt.tuning.hypermodels import make_hypermodel
+
+    config = TrainConfig(dataset="inaturalist2018", verbose=0)
+    hm = make_hypermodel("cb", digits_search_data, config)
+    focal = hm.trial_config({"loss_type": "focal", "beta": 0.999, "gamma": 0.5})
+    softmax = hm.trial_config({"loss_type": "softmax", "beta": 0.999})
+    assert (focal.method, focal.lr) == ("cb-focal", 0.8)
+    assert (softmax.method, softmax.lr) == ("cb-softmax", 0.2)
+    assert focal.lr == TrainConfig(dataset="inaturalist2018", method="cb-focal").resolve().lr
