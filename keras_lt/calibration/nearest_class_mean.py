@@ -83,6 +83,11 @@ class NearestClassMean(keras.Model):
     # -- saving ----------------------------------------------------------------
 
     def get_config(self):
+        if not isinstance(self.features, keras.layers.Layer):
+            raise TypeError(
+                "A NearestClassMean over a plain function cannot be saved: pass the "
+                "feature extractor as a keras.Model (or build it from `model`)."
+            )
         return {
             "name": self.name,
             "feature_extractor": keras.saving.serialize_keras_object(self.features),

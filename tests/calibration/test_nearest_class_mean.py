@@ -128,3 +128,10 @@ def test_save_and_load(tmp_path, build, metric):
         loaded.predict(x, verbose=0), expected_scores(model, x_train, y_train, x, metric),
         rtol=1e-5, atol=1e-5,
     )
+
+
+def test_a_plain_function_extractor_says_it_cannot_be_saved(tmp_path):
+    x, y = data()
+    ncm = NearestClassMean(feature_extractor=lambda batch, training=False: batch, num_classes=3).fit(x, y)
+    with pytest.raises(TypeError, match="cannot be saved"):
+        ncm.save(str(tmp_path / "ncm.keras"))
