@@ -559,7 +559,8 @@ def recipe_differences(row, config_path):
     try:
         saved = TrainConfig.from_json(config_path).resolve().to_dict()
         recipe = TrainConfig(row.dataset, method=row.method, imbalance=row.imbalance,
-                             ratio=row.ratio, epochs=row.epochs, seed=row.seed).resolve().to_dict()
+                             ratio=row.ratio, epochs=row.epochs, seed=row.seed,
+                             backend=row.backend).resolve().to_dict()
     except (OSError, TypeError, ValueError):
         return None
     same = lambda a, b: json.dumps(a) == json.dumps(b)  # noqa: E731  (tuples vs lists)
@@ -1270,6 +1271,10 @@ def parse_args(argv=None):
                         help="only regenerate RESULTS.md from the runs that exist")
     parser.add_argument("--max-rows", type=int, default=None,
                         help="stop after running this many rows")
+    parser.add_argument("--rerun-recorded", action="store_true",
+                        help="run rows again even where a record or a --collect-from "
+                        "folder has a run of the same setting (e.g. one trained by an "
+                        "older keras_lt); the table then shows both")
     return parser.parse_args(argv)
 
 
@@ -1322,7 +1327,8 @@ def main(argv=None):
     if not rows:
         print("no rows selected", file=sys.stderr)
         return 2
-    elsewhere = finished_elsewhere(runs_dir, args.collect_from, args.records_dir)
+    elsewhere = ({} if args.rerun_recorded
+                 else finished_elsewhere(runs_dir, args.collect_from, args.records_dir))
     if args.dry_run:
         print(f"# plan {args.plan}: {len(rows)} rows, run folders under {runs_dir}/ "
               f"(commands from the repository root {ROOT})")

@@ -353,3 +353,21 @@ def test_a_found_runs_command_reruns_its_settings_from_any_checkout(tmp_path):
     # Another weight decay: the flags would not give it, so the config is named.
     line = next(x for x in text.splitlines() if "ib-wd" in x)
     assert "--config" in line and "differs from the recipe's defaults in weight_decay" in line
+
+
+def test_rerun_recorded_runs_a_recorded_row_again(tmp_path, monkeypatch):
+    runs, results, records = str(tmp_path / "runs"), str(tmp_path / "R.md"), str(tmp_path / "rec")
+    data = tmp_path / "data"
+    data.mkdir()
+    row = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}[("exp", "ldam")]
+    old = tmp_path / "old" / row.name
+    _write_run(str(old), _config(row), report=_report(0.6792, 0.74, 0.43))
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(old.parent)],
+                         records_dir=records)
+    calls = []
+    monkeypatch.setattr(reproduce, "run_row", lambda row, *a, **k: calls.append(row.name) or 0)
+    monkeypatch.setattr(reproduce, "device_of", lambda backend: "GPU: test")
+    argv = ["--plan", "full", "--imbalance", "exp", "--methods", "ldam", "--runs-dir", runs,
+            "--results", results, "--data-dir", str(data), "--records-dir", records]
+    assert reproduce.main(argv) == 0 and calls == []
+    assert reproduce.main(argv + ["--rerun-recorded"]) == 0 and calls == [row.name]
