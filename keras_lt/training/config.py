@@ -17,12 +17,12 @@ Dataset defaults follow the papers (../shared/METHODS.md):
     inaturalist2018     ResNet-50 224x224, 90 epochs, batch 512, 5 warm-up
                         epochs to 0.2, x0.1 at 30, 60, 80 (Ye et al. 2020,
                         suppl. A.4; Cui et al. 2019 trained at batch 1024)
+    digits              the embedded default: scikit-learn's 8x8 digits made
+                        long-tailed, a small convolutional net, a few epochs.
 
 Where a method's own paper trains a dataset otherwise, `METHOD_SETTINGS`
 replaces those defaults for that method (IB on Tiny-ImageNet and
 iNaturalist, class-balanced focal on CIFAR-100 and iNaturalist).
-    digits              the embedded default: scikit-learn's 8x8 digits made
-                        long-tailed, a small convolutional net, a few epochs.
 """
 
 import dataclasses
@@ -145,8 +145,9 @@ METHOD_SETTINGS = {
     **{("tiny_imagenet", m): _IB_TINY_IMAGENET for m in ("ib", "ib-cb", "ib-focal")},
     **{("inaturalist2018", m): _IB_INATURALIST for m in ("ib", "ib-cb", "ib-focal")},
     # Cui et al. 2019 Table 2: the best class-balanced loss on CIFAR-100-LT at
-    # ratios 100 and 200 is focal with beta 0.9, gamma 1.0 ("on CIFAR-100 ...
-    # smaller optimal beta", sec. 5.3; Cao et al.'s CB rows used 0.9999).
+    # ratios 100 and 200 (the recipe's 100) is focal with beta 0.9, gamma 1.0 ("on
+    # CIFAR-100 ... smaller optimal beta", sec. 5.3; Cao et al.'s CB rows used
+    # 0.9999). At ratios 10-50 Table 2's best differ (beta 0.99-0.999): --beta.
     ("cifar100", "cb-focal"): dict(cb_beta=0.9),
     # Cui et al. Table 3: CB focal on iNaturalist with beta 0.999, gamma 0.5, and
     # sec. 5.2: "when training with focal loss, we used ... 4x larger learning

@@ -17,8 +17,8 @@ weakens major-class features. Defaults follow the papers
     ldam-drw   LDAM + DRW                    cosine      DRW at 160/200
     erm-drw    CE + DRW                      dense       DRW at 160/200
     ib         CE, then IB (alpha 1000)      dense       IB from 100/200, LR x0.01 there (CIFAR)
-    ib-cb      CE, then IB with CB weights   dense       IB from 100/200, LR x0.01 there
-    ib-focal   CE, then IB with focal        dense       IB from 100/200, LR x0.01 there
+    ib-cb      CE, then IB with CB weights   dense       IB from 100/200, LR x0.01 there (CIFAR)
+    ib-focal   CE, then IB with focal        dense       IB from 100/200, LR x0.01 there (CIFAR)
     cdt        class-dependent temperatures  dense       gamma per dataset
     mfw        CE                            dense       feature weakening (after stage1)
     mfw-drw    CE + DRW                      dense       weakening, DRW at 80%
