@@ -324,9 +324,8 @@ class TrainConfig:
         """Raises ValueError on settings that cannot work, naming the setting."""
         from keras_lt.training.methods import get_method
 
-        dataset_defaults(self.dataset)
         get_method(self.method)
-        d = dataset_defaults(self.dataset)
+        d = dataset_defaults(self.dataset, self.method)
         if self.imbalance is not None and self.imbalance not in IMBALANCE_TYPES:
             raise ValueError(
                 f"Unknown imbalance type {self.imbalance!r}; use one of {IMBALANCE_TYPES}."
@@ -471,7 +470,8 @@ class TrainConfig:
 
     @property
     def defaults(self):
-        return dataset_defaults(self.dataset)
+        """The dataset's defaults as this run's method sees them (METHOD_SETTINGS)."""
+        return dataset_defaults(self.dataset, self.method)
 
     @property
     def num_classes(self):
