@@ -535,8 +535,9 @@ class Row:
         return PAPER_FIGURES.get((self.dataset, self.imbalance, float(self.ratio), self.method))
 
     def recipe_args(self, runs_dir, data_dir):
-        if self.folder is not None:  # a found run: its saved configuration, exactly
-            args = ["--config", os.path.join(self.folder, "config.json")]
+        if self.folder is not None:  # a found run: its saved configuration, again
+            args = ["--config", os.path.join(self.folder, "config.json"), "--output-dir",
+                    runs_dir, "--run-name", os.path.basename(os.path.normpath(self.folder))]
             return args + (["--data-dir", data_dir] if data_dir else [])
         args = ["--method", self.method, "--imbalance", self.imbalance,
                 "--ratio", f"{self.ratio:g}", "--epochs", str(self.epochs),
@@ -585,11 +586,9 @@ def rerun_command(row, folder, data_dir):
     if differences == []:
         return (explicit.command(RERUN_DIR, data_dir) + f"  # launched outside reproduce.py as "
                 f"{folder}; its config.json is the recipe's with these flags")
-    argv = ["python", RECIPES[row.dataset], "--config", config_path, "--output-dir", RERUN_DIR,
-            "--run-name", name] + (["--data-dir", data_dir] if data_dir else [])
     why = ("differs from the recipe's defaults in " + ", ".join(differences) if differences
            else "could not be compared with the recipe's defaults")
-    return (f"KERAS_BACKEND={row.backend} " + " ".join(shlex.quote(a) for a in argv)
+    return (row.command(RERUN_DIR, data_dir)
             + f"  # launched outside reproduce.py as {folder}; its config.json {why}")
 
 

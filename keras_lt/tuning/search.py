@@ -215,6 +215,12 @@ def _from_legacy(previous, settings):
     return upgraded
 
 
+def _write_search_config(path, settings):
+    with open(path, "w") as f:
+        json.dump(settings, f, indent=2, sort_keys=True, default=str)
+        f.write("\n")
+
+
 def _check_resume(project_dir, settings, role):
     path = os.path.join(project_dir, SEARCH_CONFIG_FILE)
     if os.path.exists(path):
@@ -236,14 +242,10 @@ def _check_resume(project_dir, settings, role):
                 "project name)."
             )
         if legacy and role != "worker":  # from now on, the whole recipe is compared
-            with open(path, "w") as f:
-                json.dump(settings, f, indent=2, sort_keys=True, default=str)
-                f.write("\n")
+            _write_search_config(path, settings)
     elif role != "worker":
         os.makedirs(project_dir, exist_ok=True)
-        with open(path, "w") as f:
-            json.dump(settings, f, indent=2, sort_keys=True, default=str)
-            f.write("\n")
+        _write_search_config(path, settings)
 
 
 def write_results(project_dir, hypermodel, rows, method=None):
@@ -338,7 +340,7 @@ def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, v
         resume=False,
         verbose=verbose,
     )
-    saved = os.path.join(config.output_dir, config.run_name, "config.json")
+    saved = os.path.join(config.run_dir, experiment.CONFIG_FILE)
     if resume and os.path.exists(saved):
         try:
             experiment.check_resume_config(config, saved)
