@@ -233,9 +233,9 @@ class LongTailHyperModel(kt.HyperModel):
                 "(keras_lt.tuning.load_search_data), so the search cannot read the test set."
             )
         if class_counts is None:
-            class_counts = getattr(data, "counts", None)
-            if class_counts is None:
-                class_counts = train.counts()
+            # SearchData holds its counts as an array; LabeledArrays/Files count
+            # themselves (their `counts` is a method, not the counts).
+            class_counts = train.counts() if data is train else data.counts
         counts = validate_class_counts(class_counts)
         if counts.size != train.num_classes:
             raise ValueError(

@@ -216,6 +216,15 @@ def test_a_hypermodel_refuses_data_with_a_test_split(digits_search_data):
         CDTHyperModel(full, digits_config())
 
 
+def test_a_hypermodel_counts_a_labeled_arrays_split_itself(digits_search_data):
+    # LabeledArrays is documented input; its `counts` is a method, not an array.
+    train = digits_search_data.train
+    hm = LDAMHyperModel(train, digits_config())
+    expected = [int((train.y == c).sum()) for c in range(train.num_classes)]
+    assert hm.class_counts.tolist() == expected
+    assert hm.num_classes == train.num_classes
+
+
 def test_methods_without_a_family_have_an_empty_space(digits_search_data):
     hm = make_hypermodel("erm", digits_search_data, digits_config())
     assert type(hm) is LongTailHyperModel and hm.space == {}
