@@ -38,24 +38,34 @@ def validate_class_counts(class_counts, name="class_counts"):
     return counts.astype(np.int64)
 
 
+def _as_number(value, name):
+    """`value` as a float, or a ValueError that names the argument."""
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, (str, bytes)):
+        raise ValueError(f"`{name}` must be a number, got {value!r}.")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"`{name}` must be a number, got {value!r}.") from error
+
+
 def validate_beta(beta, name="beta"):
-    beta = float(beta)
+    beta = _as_number(beta, name)
     if not 0.0 <= beta < 1.0:
         raise ValueError(f"`{name}` must lie in [0, 1), got {beta}.")
     return beta
 
 
 def validate_non_negative(value, name):
-    value = float(value)
-    if not value >= 0.0:  # also rejects NaN
-        raise ValueError(f"`{name}` must be >= 0, got {value}.")
+    value = _as_number(value, name)
+    if not 0.0 <= value < np.inf:  # also rejects NaN
+        raise ValueError(f"`{name}` must be a finite number >= 0, got {value}.")
     return value
 
 
 def validate_positive(value, name):
-    value = float(value)
-    if not value > 0.0:
-        raise ValueError(f"`{name}` must be > 0, got {value}.")
+    value = _as_number(value, name)
+    if not 0.0 < value < np.inf:  # also rejects NaN
+        raise ValueError(f"`{name}` must be a finite number > 0, got {value}.")
     return value
 
 

@@ -59,9 +59,14 @@ except ImportError:  # pragma: no cover
 
 
 def softmax_cross_entropy(onehot, logits):
-    """Per-sample `-log softmax(logits)_y` for one-hot `onehot`, shape [B]."""
+    """Per-sample `-log softmax(logits)_y` for one-hot `onehot`, shape [B].
+
+    A -inf logit (a masked-out class) outside the label's class adds nothing,
+    as in Keras's `sparse_categorical_crossentropy` (`0 * -inf` would be NaN).
+    """
     log_probs = ops.log_softmax(logits, axis=-1)
-    return -ops.sum(onehot * log_probs, axis=-1)
+    picked = ops.where(onehot > 0.5, log_probs, ops.zeros_like(log_probs))
+    return -ops.sum(onehot * picked, axis=-1)
 
 
 def log_one_minus_softmax_prob(onehot, logits):
@@ -176,6 +181,82 @@ def _in_tf_graph():
     import tensorflow as tf
 
     return not tf.executing_eagerly()
+
+
+def flatten_labels(y_true, num_classes=None, batch_size=None, name="y_true"):
+    """Integer class ids `[B]` or `[B, 1]` as int32 `[B]`, checked where known.
+
+    Rejects one-hot labels, non-integer values, a number of labels other than
+    `batch_size` (when both are static) and, when the values are concrete and
+    `num_classes` is a Python int, labels outside `[0, num_classes)`, checked
+    before the int32 cast so that a huge int64 label cannot wrap into range.
+    """
+    labels = ops.convert_to_tensor(y_true)
+    rank = len(labels.shape)
+    if rank > 2 or (rank == 2 and labels.shape[-1] not in (1, None)):
+        raise ValueError(
+            f"`{name}` must hold integer class ids of shape [batch] or "
+            f"[batch, 1], got shape {tuple(labels.shape)} (one-hot labels? "
+            "pass their argmax)."
+        )
+    labels = ops.reshape(labels, (-1,))
+    static_labels = labels.shape[0]
+    if batch_size is not None and static_labels is not None and static_labels != batch_size:
+        raise ValueError(
+            f"`{name}` holds {static_labels} labels for a batch of {batch_size} "
+            "predictions (one label per row of `y_pred`)."
+        )
+    value = _concrete_value(labels)
+    if value is not None:
+        if np.issubdtype(value.dtype, np.floating) and not np.all(value == np.round(value)):
+            raise ValueError(
+                f"`{name}` must hold integer class ids, got non-integer values "
+                f"{np.unique(value[value != np.round(value)])[:10].tolist()}."
+            )
+        if isinstance(num_classes, int):
+            _raise_out_of_range(value, num_classes, name)
+    return ops.cast(labels, "int32")
+
+
+def _raise_out_of_range(value, num_classes, name="y_true"):
+    bad = value[(value < 0) | (value >= num_classes)]
+    if bad.size:
+        raise ValueError(
+            f"`{name}` holds labels outside [0, {num_classes}): "
+            f"{np.unique(bad)[:10].tolist()}."
+        )
+
+
+def check_label_range(labels, num_classes, name="y_true"):
+    """`(labels, valid)`: int32 labels with out-of-range ones set to 0, and the mask.
+
+    Raises in eager mode, asserts in a TensorFlow graph; under jit nothing can
+    raise and the `valid` mask marks the bad samples (module docstring).
+    """
+    value = _concrete_value(labels)
+    if value is not None and isinstance(num_classes, int):
+        _raise_out_of_range(value, num_classes, name)
+    elif _in_tf_graph():
+        import tensorflow as tf
+
+        checks = [
+            tf.debugging.assert_non_negative(
+                labels, message=f"`{name}` holds negative labels."
+            ),
+            tf.debugging.assert_less(
+                labels,
+                tf.cast(num_classes, labels.dtype),
+                message=f"`{name}` holds labels >= the number of classes.",
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            labels = tf.identity(labels)
+    valid = ops.logical_and(
+        ops.greater_equal(labels, 0),
+        ops.less(labels, ops.cast(num_classes, "int32")),
+    )
+    labels = ops.where(valid, labels, ops.zeros_like(labels))
+    return labels, valid
 
 
 # -----------------------------------------------------------------------------
@@ -350,66 +431,9 @@ class LongTailLoss(keras.losses.Loss):
         num_classes = self.num_classes or static_classes
         if num_classes is None:
             num_classes = ops.shape(logits)[-1]
-        labels = self._flatten_labels(y_true)
-        labels, valid = self._check_label_range(labels, num_classes)
+        labels = flatten_labels(y_true, num_classes, batch_size=logits.shape[0])
+        labels, valid = check_label_range(labels, num_classes)
         return labels, logits, valid
-
-    @staticmethod
-    def _flatten_labels(y_true):
-        labels = ops.convert_to_tensor(y_true)
-        rank = len(labels.shape)
-        if rank > 2 or (rank == 2 and labels.shape[-1] not in (1, None)):
-            raise ValueError(
-                "`y_true` must hold integer class ids of shape [batch] or "
-                f"[batch, 1], got shape {tuple(labels.shape)} (one-hot labels? "
-                "pass their argmax)."
-            )
-        labels = ops.reshape(labels, (-1,))
-        value = _concrete_value(labels)
-        if (
-            value is not None
-            and np.issubdtype(value.dtype, np.floating)
-            and not np.all(value == np.round(value))
-        ):
-            raise ValueError(
-                "`y_true` must hold integer class ids, got non-integer values "
-                f"{np.unique(value[value != np.round(value)])[:10].tolist()}."
-            )
-        return ops.cast(labels, "int32")
-
-    @staticmethod
-    def _check_label_range(labels, num_classes):
-        value = _concrete_value(labels)
-        static_num = num_classes if isinstance(num_classes, int) else None
-        if value is not None and static_num is not None:
-            bad = value[(value < 0) | (value >= static_num)]
-            if bad.size:
-                raise ValueError(
-                    f"`y_true` holds labels outside [0, {static_num}): "
-                    f"{np.unique(bad)[:10].tolist()}."
-                )
-        elif _in_tf_graph():
-            import tensorflow as tf
-
-            checks = [
-                tf.debugging.assert_non_negative(
-                    labels, message="`y_true` holds negative labels."
-                ),
-                tf.debugging.assert_less(
-                    labels,
-                    tf.cast(num_classes, labels.dtype),
-                    message="`y_true` holds labels >= the number of classes.",
-                ),
-            ]
-            with tf.control_dependencies(checks):
-                labels = tf.identity(labels)
-        valid = ops.logical_and(
-            ops.greater_equal(labels, 0),
-            ops.less(labels, ops.cast(num_classes, "int32")),
-        )
-        labels = ops.where(valid, labels, ops.zeros_like(labels))
-        return labels, valid
-
     @staticmethod
     def _finish(values, valid):
         """NaN for samples whose label is out of range (only possible under jit)."""

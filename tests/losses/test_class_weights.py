@@ -51,6 +51,17 @@ def test_normalize_weights_sums_to_count():
         (lambda: L.effective_number_weights([10, 0], beta=0.9), "class_counts"),
         (lambda: L.inverse_frequency_weights([10, 1.5]), "class_counts"),
         (lambda: L.inverse_frequency_weights([10, 1], power=-1), "power"),
+        # Infinite or non-numeric hyper-parameters, named in the message.
+        (lambda: L.inverse_frequency_weights([10, 1], power=np.inf), "`power` must be a finite"),
+        (lambda: L.effective_number_weights([10, 1], beta=None), "`beta` must be a number"),
+        (lambda: L.effective_number_weights([10, 1], beta="0.9"), "`beta` must be a number"),
+        (lambda: L.LDAMLoss([10, 1], scale=np.inf), "`scale` must be a finite"),
+        (lambda: L.LDAMLoss([10, 1], max_margin=np.inf), "`max_margin` must be a finite"),
+        (lambda: L.LDAMLoss([10, 1], scale=[30]), "`scale` must be a number"),
+        (lambda: L.CDTLoss([10, 1], gamma=np.inf), "`gamma` must be a finite"),
+        (lambda: L.FocalLoss(gamma=np.inf), "`gamma` must be a finite"),
+        (lambda: L.IBLoss([10, 1], alpha=np.inf), "`alpha` must be a finite"),
+        (lambda: L.IBLoss([10, 1], epsilon=np.inf), "`epsilon` must be a finite"),
     ],
 )
 def test_bad_input(call, match):

@@ -352,6 +352,43 @@ def test_label_shape_and_type_errors():
     )
 
 
+def test_labels_that_do_not_match_the_batch(case):
+    # A scalar or short label vector would otherwise broadcast over the batch.
+    factory, needs_features = case
+    labels, logits, features = batch(10)
+    loss = factory()
+    for wrong in (labels[0], labels[:1], labels[:-1]):
+        with pytest.raises(ValueError, match="y_true` holds .* labels for a batch of 12"):
+            loss(wrong, y_pred_for(needs_features, logits, features))
+
+
+def test_a_huge_int64_label_is_not_wrapped_into_range():
+    labels, logits, _ = batch(11)
+    labels = labels.astype(np.int64)
+    labels[2] = 2**32 + 1  # an int32 cast would turn it into class 1
+    with pytest.raises(ValueError, match="4294967297"):
+        L.LDAMLoss(COUNTS)(labels, logits)
+
+
+def test_a_masked_class_at_minus_infinity(case):
+    # exp(-1e9) is exactly 0 in float32, so a -inf logit outside the label's
+    # class must give the loss of a -1e9 logit, with finite gradients (Keras's
+    # sparse_categorical_crossentropy does; `0 * -inf` gave NaN).
+    factory, needs_features = case
+    labels, logits, features = batch(12)
+    labels[labels == 2] = 0
+    far, masked = logits.copy(), logits.copy()
+    far[:, 2], masked[:, 2] = -1e9, -np.inf
+    loss = factory()
+    expected = float(loss(labels, y_pred_for(needs_features, far, features)))
+    z = tf.Variable(masked)
+    with tf.GradientTape() as tape:
+        value = loss(labels, y_pred_for(needs_features, z, features))
+    gradient = tape.gradient(value, z).numpy()
+    np.testing.assert_allclose(float(value), expected, rtol=1e-6)
+    assert np.all(np.isfinite(gradient))
+
+
 # -- other backends ----------------------------------------------------------------
 
 JAX_SCRIPT = textwrap.dedent(
