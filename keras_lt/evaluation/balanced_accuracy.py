@@ -21,6 +21,7 @@ from keras import ops
 from keras_lt.api_export import keras_lt_export
 from keras_lt.evaluation.shot_groups import SHOT_GROUPS, shot_groups
 from keras_lt.losses.class_weights import validate_class_counts
+from keras_lt.losses.long_tail_loss import check_label_range, flatten_labels
 
 
 @keras_lt_export("BalancedAccuracy")
@@ -39,7 +40,9 @@ class BalancedAccuracy(keras.metrics.Metric):
     `update_state(y_true, y_pred, sample_weight=None)`: `y_true` integer class
     ids of shape [B] or [B, 1]; `y_pred` logits or probabilities [B, C] (the
     argmax is the prediction); `sample_weight` [B], a weight per sample.
-    Labels outside [0, C) are ignored. In `compile`, Keras 3 passes sample
+    Labels outside [0, C) raise a ValueError (eager) or fail an assertion
+    (TensorFlow graph); under jit, where nothing can raise, they are left out
+    of the counts. In `compile`, Keras 3 passes sample
     weights only to `weighted_metrics=[...]`, not to `metrics=[...]`.
 
     Example:
@@ -67,22 +70,16 @@ class BalancedAccuracy(keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.convert_to_tensor(y_true)
         y_pred = ops.convert_to_tensor(y_pred)
-        if len(y_true.shape) == 2 and y_true.shape[-1] == 1:
-            y_true = ops.squeeze(y_true, axis=-1)
-        if len(y_true.shape) != 1:
-            # One-hot labels would be flattened into B * C "class ids".
-            raise ValueError(
-                "`y_true` must be integer class ids of shape [batch] or [batch, 1], "
-                f"got shape {y_true.shape} (one-hot labels: pass their argmax)."
-            )
-        if len(y_pred.shape) != 2:
+        if len(y_pred.shape) != 2 or y_pred.shape[-1] not in (self.num_classes, None):
             raise ValueError(
                 f"`y_pred` must be scores of shape [batch, {self.num_classes}], "
-                f"got shape {y_pred.shape}."
+                f"got shape {tuple(y_pred.shape)}."
             )
-        y_true = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        # One-hot, non-integer, out-of-range labels and a label count other than
+        # the batch raise (eager) or assert (TensorFlow graph), as in the losses.
+        y_true = flatten_labels(y_true, self.num_classes, batch_size=y_pred.shape[0])
+        y_true, valid = check_label_range(y_true, self.num_classes)
         y_pred = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
         true_one_hot = ops.one_hot(y_true, self.num_classes, dtype=self.dtype)
         hit = ops.cast(ops.equal(y_true, y_pred), self.dtype)
@@ -91,6 +88,7 @@ class BalancedAccuracy(keras.metrics.Metric):
             weight = ops.broadcast_to(weight, ops.shape(hit))
         else:
             weight = ops.ones_like(hit)
+        weight = weight * ops.cast(valid, self.dtype)  # under jit: bad labels count nowhere
         total = ops.sum(true_one_hot * weight[:, None], axis=0)
         correct = ops.sum(true_one_hot * (hit * weight)[:, None], axis=0)
         self.total.assign_add(total)

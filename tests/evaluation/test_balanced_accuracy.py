@@ -55,6 +55,37 @@ def test_one_hot_labels_are_refused():
         metric.update_state([[0, 0, 1]], [[0.0, 0.0, 1.0]])
 
 
+@pytest.mark.parametrize("bad_label", [-1, 4])
+def test_out_of_range_labels_are_refused(bad_label):
+    # Dropping them silently gave (1/2 + 1) / 2 = 0.75 for BATCH_1 plus a bad sample.
+    labels, scores = BATCH_1
+    metric = BalancedAccuracy(4)
+    with pytest.raises(ValueError, match=r"y_true` holds labels outside \[0, 4\)"):
+        metric.update_state(labels + [bad_label], scores + [[0.0, 0.0, 0.0, 1.0]])
+
+
+def test_scores_of_another_width_or_batch_are_refused():
+    labels, scores = BATCH_1
+    metric = BalancedAccuracy(4)
+    with pytest.raises(ValueError, match=r"y_pred.*\[batch, 4\]"):
+        metric.update_state(labels, np.asarray(scores)[:, :3])
+    with pytest.raises(ValueError, match="y_true` holds 2 labels for a batch of 3"):
+        metric.update_state(labels[:2], scores)
+
+
+def test_out_of_range_labels_count_nowhere_under_xla():
+    import tensorflow as tf
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("XLA through tf.function")
+    labels, scores = BATCH_1
+    metric = BalancedAccuracy(4)
+    tf.function(metric.update_state, jit_compile=True)(
+        np.array(labels + [7]), np.array(scores + [[0.0, 0.0, 0.0, 1.0]], dtype="float32"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(metric.total), [2, 1, 0, 0])
+    assert float(metric.result()) == pytest.approx((1 / 2 + 1) / 2)
+
+
 def test_zero_weight_masks_a_class_out():
     metric = BalancedAccuracy(4)
     metric.update_state(*BATCH_2, sample_weight=[0.0, 0.0, 1.0])
