@@ -117,6 +117,14 @@ class DeferredReweighting(keras.callbacks.Callback):
         return self.weights if epoch >= self.start_epoch else self.initial_weights
 
     def on_train_begin(self, logs=None):
+        epochs = (self.params or {}).get("epochs")
+        if epochs is not None and self.start_epoch >= epochs:
+            warnings.warn(
+                f"DeferredReweighting: start_epoch {self.start_epoch} is at or after the end "
+                f"of this fit (epochs 0..{epochs - 1}, 0-based): the class weights never "
+                "change.",
+                stacklevel=2,
+            )
         # Without a loss to re-weight, on_epoch_begin raises only at start_epoch
         # (a PhaseSwitch may swap such a loss in before): say so now.
         if not find_state_variables(self.model, "class_weights", self.loss):

@@ -1,5 +1,7 @@
 """`PhaseSwitch`: change a loss attribute, or the loss itself, from given epochs."""
 
+import warnings
+
 import numpy as np
 
 import keras
@@ -132,6 +134,8 @@ class PhaseSwitch(keras.callbacks.Callback):
                             f"{{target: value}}, got {changes!r} at epoch {epoch}."
                         )
                     pairs = [(_check_target(t), v) for t, v in changes.items()]
+                    for t, v in pairs:
+                        self._as_value(t, v)  # a bad value fails here, not mid-training
                     self._entries.append((epoch, pairs))
                 self._entries.sort(key=lambda entry: entry[0])
             else:
@@ -158,6 +162,7 @@ class PhaseSwitch(keras.callbacks.Callback):
             else:
                 if start_epoch is None:
                     raise ValueError("`start_epoch` is required with a constant `value`.")
+                self._as_value(target, value)  # a bad value fails here, not mid-training
                 self._entries = [(_validate_epoch(start_epoch, "start_epoch"), [(target, value)])]
             if initial_value is not None:
                 self._initial[self._key(target, None)] = self._as_value(target, initial_value)
@@ -183,9 +188,22 @@ class PhaseSwitch(keras.callbacks.Callback):
 
     @staticmethod
     def _as_value(target, value):
+        """`value` as a float32 array, or a ValueError naming the target."""
         if isinstance(target, str) and target == LOSS:
             return value
-        return np.asarray(value, dtype=np.float32)
+        try:
+            array = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"PhaseSwitch: the value for `{_target_name(target)}` must be a number or "
+                f"an array of numbers, got {value!r}."
+            ) from error
+        if not np.all(np.isfinite(array)):
+            raise ValueError(
+                f"PhaseSwitch: the value for `{_target_name(target)}` must be finite, "
+                f"got {array.tolist()}."
+            )
+        return array
 
     def _active_losses(self):
         return compiled_losses(self.model, self.loss)
@@ -275,6 +293,16 @@ class PhaseSwitch(keras.callbacks.Callback):
         super().set_model(model)
         self._capture_initial_values()
 
+    def on_train_begin(self, logs=None):
+        epochs = (self.params or {}).get("epochs")
+        late = [epoch for epoch, _ in self._entries if epochs is not None and epoch >= epochs]
+        if late:
+            warnings.warn(
+                f"PhaseSwitch: the switch at epoch {late[0]} is at or after the end of this "
+                f"fit (epochs 0..{epochs - 1}, 0-based): it never happens.",
+                stacklevel=2,
+            )
+
     def on_epoch_begin(self, epoch, logs=None):
         desired = self.state_at(epoch)
         # The loss object first, so that attributes go to the loss in force.
@@ -298,7 +326,14 @@ class PhaseSwitch(keras.callbacks.Callback):
             for key, variable in self._variables_for(target, required=required):
                 initial = self._initial_for(key, target, variable_value(variable))
                 new = initial if value is None else self._as_value(target, value)
-                if assign_if_changed(variable, np.broadcast_to(new, variable.shape)):
+                try:
+                    new = np.broadcast_to(new, variable.shape)
+                except ValueError as error:
+                    raise ValueError(
+                        f"PhaseSwitch: the value for `{_target_name(target)}` has shape "
+                        f"{np.shape(new)}; the variable has shape {tuple(variable.shape)}."
+                    ) from error
+                if assign_if_changed(variable, new):
                     changed.append(variable)
                     if self.verbose:
                         print(

@@ -75,10 +75,11 @@ def test_resume_derives_the_state_from_the_epoch():
     )
     # Resumed before the switch with stale weights in the variable: back to ones.
     loss.class_weights.assign(np.full(3, 7.0, "float32"))
-    model.fit(
-        x, y, batch_size=BATCH, epochs=2, initial_epoch=1, shuffle=False, verbose=0,
-        callbacks=[DeferredReweighting(COUNTS, start_epoch=2, beta=0.99)],
-    )
+    with pytest.warns(UserWarning, match="never change"):  # the fit ends before epoch 2
+        model.fit(
+            x, y, batch_size=BATCH, epochs=2, initial_epoch=1, shuffle=False, verbose=0,
+            callbacks=[DeferredReweighting(COUNTS, start_epoch=2, beta=0.99)],
+        )
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loss.class_weights), np.ones(3))
 
 
@@ -179,6 +180,21 @@ JAX_SCRIPT = textwrap.dedent(
     print("OK")
     """
 )
+
+
+@pytest.mark.parametrize("start, warns", [(2, True), (5, True), (1, False)])
+def test_a_start_after_the_last_epoch_warns(start, warns):
+    # Epochs count from 0: DRW from epoch 2 of a 2-epoch fit never starts.
+    x, y = toy_data()
+    model = compile_frozen(WeightedCrossEntropy(num_classes=3))
+    drw = DeferredReweighting(COUNTS, start_epoch=start)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[drw])
+    messages = [str(w.message) for w in caught if "DeferredReweighting" in str(w.message)]
+    assert bool(messages) == warns
+    if warns:
+        assert f"start_epoch {start} is at or after the end of this fit (epochs 0..1" in messages[0]
 
 
 def test_switch_reaches_the_jitted_step_on_jax():

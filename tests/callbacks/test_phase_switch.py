@@ -1,6 +1,7 @@
 """PhaseSwitch: attribute switches, schedules, loss swaps keeping optimizer state."""
 
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -117,6 +118,33 @@ def test_errors():
     ):
         with pytest.raises(ValueError, match="no compiled loss has a `gama`"):
             fit_frozen(CDTLoss(COUNTS, gamma=0.0), [switch], epochs=1)
+
+
+def test_bad_values_fail_at_construction_naming_the_target():
+    # They used to fail at the switch epoch, mid-training, or train with a NaN gamma.
+    with pytest.raises(ValueError, match="value for `gamma` must be a number"):
+        PhaseSwitch("gamma", "high", start_epoch=1)
+    with pytest.raises(ValueError, match="value for `gamma` must be finite"):
+        PhaseSwitch("gamma", float("nan"), start_epoch=1)
+    with pytest.raises(ValueError, match="value for `class_weights` must be finite"):
+        PhaseSwitch(schedule={2: {"class_weights": [1.0, np.inf, 1.0]}})
+    # A value that does not fit the variable names both shapes.
+    switch = PhaseSwitch("class_weights", [1.0, 2.0], start_epoch=0)
+    with pytest.raises(ValueError, match=r"`class_weights` has shape \(2,\); the variable has shape \(3,\)"):
+        fit_frozen(WeightedCrossEntropy(num_classes=3), [switch], epochs=1)
+
+
+@pytest.mark.parametrize("start, warns", [(2, True), (3, True), (1, False)])
+def test_a_switch_after_the_last_epoch_warns(start, warns):
+    # Epochs count from 0: epoch 2 of a 2-epoch fit never starts.
+    switch = PhaseSwitch("gamma", 0.3, start_epoch=start)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_frozen(CDTLoss(COUNTS, gamma=0.0), [switch], epochs=2)
+    messages = [str(w.message) for w in caught if "PhaseSwitch" in str(w.message)]
+    assert bool(messages) == warns
+    if warns:
+        assert f"switch at epoch {start} is at or after the end of this fit (epochs 0..1" in messages[0]
 
 
 def trainable_model(seed=0):
