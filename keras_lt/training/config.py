@@ -195,12 +195,24 @@ def backbone_blocks(backbone):
     )
 
 
+def inside_run(epoch, epochs):
+    """A scaled switch epoch, moved back onto the last epoch (`epochs - 1`) when
+    rounding put it at or after the end.
+
+    Epochs count from 0, so a switch at epoch `epochs` never happens: DRW's 160
+    of 200 rounds to 2 of a 2-epoch run, and (160, 180) to 3 of a 3-epoch one.
+    A one-epoch run has no room for a second phase; its switch stays at 1 and
+    the callback says that it never fires.
+    """
+    return min(int(epoch), epochs - 1) if epochs > 1 else int(epoch)
+
+
 def scale_epoch(epoch, epochs, full_epochs):
     """Maps `epoch` of a `full_epochs` schedule onto an `epochs` one (rounded,
-    `keras_lt.schedules.scale_milestones`'s rule)."""
+    `keras_lt.schedules.scale_milestones`'s rule, kept inside the run)."""
     from keras_lt.schedules import scale_milestones
 
-    return scale_milestones((epoch,), epochs, full_epochs)[0]
+    return inside_run(scale_milestones((epoch,), epochs, full_epochs)[0], epochs)
 
 
 def scale_schedule(milestones, factors, epochs, full_epochs):
@@ -209,16 +221,12 @@ def scale_schedule(milestones, factors, epochs, full_epochs):
     Milestones that fall on the same epoch once scaled (a run too short to keep
     them apart, e.g. one epoch) merge into one that keeps the later factor,
     which is the rate `WarmupStepDecay` would apply from that epoch anyway.
+    None falls after the last epoch (`inside_run`).
     """
-    from keras_lt.schedules import scale_milestones
-
-    try:
-        return list(scale_milestones(milestones, epochs, full_epochs)), list(factors)
-    except ValueError:
-        merged = {}
-        for milestone, factor in zip(milestones, factors):
-            merged[scale_epoch(milestone, epochs, full_epochs)] = factor
-        return sorted(merged), [merged[m] for m in sorted(merged)]
+    merged = {}
+    for milestone, factor in zip(milestones, factors):
+        merged[scale_epoch(milestone, epochs, full_epochs)] = factor
+    return sorted(merged), [merged[m] for m in sorted(merged)]
 
 
 def with_phase_factor(milestones, factors, phase_epoch, phase_factor):
@@ -393,14 +401,19 @@ class TrainConfig:
             )
         if self.epochs is None:
             return
-        # A switch after the last epoch never happens; explicit epochs are not
-        # scaled with `epochs` (the defaults are).
+        # Epochs count from 0: a switch at epoch `epochs` or later never happens
+        # (a one-epoch run's scaled switch stays at 1: `inside_run`). Explicit
+        # epochs are not scaled with `epochs` (the defaults are).
+        def late_epoch(epoch):
+            return epoch >= self.epochs and not epoch == self.epochs == 1
+
         late = [f"{name} {getattr(self, name)}" for name in ("drw_epoch", "phase_epoch")
-                if getattr(self, name) is not None and getattr(self, name) > self.epochs]
-        late += [f"milestone {m}" for m in milestones if m > self.epochs]
+                if getattr(self, name) is not None and late_epoch(getattr(self, name))]
+        late += [f"milestone {m}" for m in milestones if late_epoch(m)]
         if late:
             raise ValueError(
-                f"{', '.join(late)}: after the last epoch ({self.epochs}), never applied. "
+                f"{', '.join(late)}: at or after the end of a {self.epochs}-epoch run "
+                f"(epochs 0..{self.epochs - 1}), never applied. "
                 "Explicit epochs are not scaled with --epochs; leave them out to get the "
                 "recipe's, scaled."
             )

@@ -31,7 +31,7 @@ import dataclasses
 
 import numpy as np
 
-from keras_lt.training.config import scale_epoch
+from keras_lt.training.config import inside_run, scale_epoch
 
 # Paper defaults shared by several methods.
 CB_BETA = 0.9999  # the DRW beta of Cao et al.; ib-cb's (Park et al.)
@@ -100,18 +100,18 @@ class Method:
             defaults["scale"] = LDAM_SCALE
         if self.loss == "ib":
             defaults["alpha"] = IB_ALPHA
-            defaults["phase_epoch"] = int(round(d.ib_start * epochs))
+            defaults["phase_epoch"] = inside_run(round(d.ib_start * epochs), epochs)
             defaults["phase_lr_factor"] = d.ib_phase_lr_factor
         if self.loss == "cdt":
             defaults["gamma"] = d.cdt_gamma
-            defaults["phase_epoch"] = int(round(d.cdt_delay * epochs))
+            defaults["phase_epoch"] = inside_run(round(d.cdt_delay * epochs), epochs)
         if self.feature_weakening:
             defaults["alpha"] = MFW_ALPHA
             defaults["mfw_beta"] = MFW_BETA[config.imbalance]
             defaults["mfw_layer"] = MFW_LAYER
         if self.drw:
             defaults["drw_epoch"] = (
-                int(round(MFW_DRW_START * epochs)) if self.feature_weakening
+                inside_run(round(MFW_DRW_START * epochs), epochs) if self.feature_weakening
                 else scale_epoch(d.drw_epoch, epochs, d.epochs)
             )
         for name, value in defaults.items():

@@ -40,6 +40,28 @@ def test_schedule_scales_with_epochs():
     assert c.drw_epoch == 24
 
 
+@pytest.mark.parametrize(
+    "method, epochs, expected",
+    [
+        # round(0.8 * 2) = 2 and round(0.9 * 3) = 3: both after the run's last
+        # epoch (0-based), so DRW and the last decay never happened.
+        ("ldam-drw", 2, dict(drw_epoch=1, milestones=[1], lr_factors=[0.0001])),
+        ("ldam-drw", 3, dict(drw_epoch=2, milestones=[2], lr_factors=[0.0001])),
+        ("erm", 4, dict(milestones=[3], lr_factors=[0.0001])),
+        ("erm", 5, dict(milestones=[4], lr_factors=[0.0001])),  # 4.5 rounds to 4, 4 to 4
+        ("erm", 6, dict(milestones=[5], lr_factors=[0.0001])),  # 4.8 -> 5, 5.4 -> 5
+        ("erm", 8, dict(milestones=[6, 7], lr_factors=[0.01, 0.0001])),
+        ("mfw-drw", 2, dict(drw_epoch=1)),
+        ("ib", 2, dict(phase_epoch=1)),
+    ],
+)
+def test_scaled_switches_stay_inside_a_short_run(method, epochs, expected):
+    c = TrainConfig(dataset="cifar10", method=method, epochs=epochs).resolve()
+    assert {k: getattr(c, k) for k in expected} == expected
+    switches = list(c.milestones) + [e for e in (c.drw_epoch, c.phase_epoch) if e is not None]
+    assert max(switches) <= epochs - 1
+
+
 def test_one_epoch_merges_colliding_milestones():
     c = TrainConfig(dataset="cifar10", method="erm", epochs=1).resolve()
     # (160, 180) both land on epoch 1; the later factor is the one in force there.
@@ -80,10 +102,13 @@ def test_json_round_trip(tmp_path):
         (dict(method="erm", mfw_layer="stage1"), "does not use `mfw_layer`"),
         # Switches after the last epoch would silently never happen.
         (dict(dataset="cifar10", method="ldam-drw", epochs=30, drw_epoch=160),
-         "drw_epoch 160: after the last epoch"),
+         "drw_epoch 160: at or after the end of a 30-epoch run"),
         (dict(dataset="cifar10", method="ib", epochs=30, phase_epoch=100), "phase_epoch 100"),
         (dict(dataset="cifar10", epochs=30, milestones=[20, 40], lr_factors=[0.1, 0.01]),
-         "milestone 40: after the last epoch"),
+         "milestone 40: at or after the end"),
+        # Epochs count from 0: epoch 2 of a 2-epoch run never starts.
+        (dict(dataset="digits", method="ldam-drw", epochs=2, drw_epoch=2),
+         "drw_epoch 2: at or after the end of a 2-epoch run (epochs 0..1"),
         (dict(dataset="cifar10", milestones=[180, 160], lr_factors=[0.01, 0.0001]),
          "must be increasing"),
         (dict(dataset="cifar10", lr=-0.1), "`lr` must be > 0"),
