@@ -209,6 +209,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             "backend": keras.backend.backend(),
             "keras_version": keras.__version__,
         }
+        if model.built:  # so that an unbuilt model can be built again to restore into
+            meta["build_config"] = model.get_build_config()
         groups = {
             "trainable": list(model.trainable_variables),
             "non_trainable": _non_trainable_model_variables(model),
@@ -264,10 +266,14 @@ class ResumableCheckpoint(keras.callbacks.Callback):
                 f"{self.path} has checkpoint format {meta.get('format')}, expected "
                 f"{FORMAT_VERSION}."
             )
+        if not model.built and meta.get("build_config"):
+            # A subclassed model is built at its first call, after on_train_begin
+            # on TensorFlow without a distribution strategy: build it as saved.
+            model.build_from_config(meta["build_config"])
         if not model.built:
             raise ValueError(
                 "ResumableCheckpoint: the model must be built before it is restored "
-                "(fit builds it from the first batch; or call it on a batch)."
+                "(call it on a batch, or `model.build(input_shape)`, before fit)."
             )
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)

@@ -281,6 +281,12 @@ class LongTailModel(backend_steps(), keras.Model):
         Returns `(loss, logits)`. In training the forward pass weakens
         features (when configured); in evaluation it does not.
         """
+        if not self.built:
+            # Keras's TensorFlow trainer (without a distribution strategy) builds
+            # a model at its first `self(x)` in the step; this step calls the
+            # parts directly, so the model builds itself from the batch's shape
+            # (else it stays unbuilt: no checkpoint restore, a warning on save).
+            self.build(keras.tree.map_structure(lambda t: (None, *t.shape[1:]), x))
         if training:
             logits, features = self._forward_train(x, y)
         else:
