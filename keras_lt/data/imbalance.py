@@ -136,8 +136,10 @@ def check_labels(labels, num_classes=None, name="labels"):
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:
+        hint = " (one-hot labels? pass their argmax)" if labels.ndim == 2 else ""
         raise ValueError(
-            f"`{name}` must be a 1-D array of integer class ids. Received shape {labels.shape}."
+            f"`{name}` must be a 1-D array of integer class ids. Received shape "
+            f"{labels.shape}{hint}."
         )
     if labels.size and not np.issubdtype(labels.dtype, np.integer):
         if (

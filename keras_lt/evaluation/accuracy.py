@@ -21,12 +21,28 @@ import numpy as np
 from keras_lt.data.imbalance import check_labels
 
 
+def check_finite_scores(scores, name="scores"):
+    """Raises ValueError when `scores` hold NaN or infinity.
+
+    A diverged model's NaN logits would otherwise be ranked as if they were
+    numbers (argmax 0 for every sample, top-k 1.0) and look like a result.
+    """
+    finite = np.isfinite(scores)
+    if not np.all(finite):
+        rows = int(np.sum(~np.all(finite.reshape(len(scores), -1), axis=1)))
+        raise ValueError(
+            f"`{name}` hold NaN or infinite values in {rows} of {len(scores)} rows "
+            "(did training diverge? see its loss history); accuracy is undefined."
+        )
+
+
 def _scores(scores, n):
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2:
         raise ValueError(f"`scores` must have shape [N, C], got {s.shape}.")
     if s.shape[0] != n:
         raise ValueError(f"{s.shape[0]} score rows for {n} labels.")
+    check_finite_scores(s)
     return s
 
 
@@ -36,6 +52,7 @@ def predicted_labels(y_pred, num_classes=None):
     if p.ndim == 2 and p.shape[1] > 1:
         if num_classes is not None and p.shape[1] != num_classes:
             raise ValueError(f"Scores have {p.shape[1]} classes, expected {num_classes}.")
+        check_finite_scores(p, name="y_pred")
         return np.argmax(p, axis=1).astype(np.int64)
     return check_labels(p, num_classes, name="y_pred")
 
@@ -82,6 +99,8 @@ def confusion_matrix(y_true, y_pred, num_classes):
     Rows are true classes, columns predictions (the scikit-learn layout).
     `y_pred` may be scores [N, C] or predicted labels [N]. Returns int64 [C, C].
     """
+    if isinstance(num_classes, bool) or not float(num_classes).is_integer() or num_classes < 1:
+        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
     num_classes = int(num_classes)
     y = check_labels(y_true, num_classes, name="y_true")
     p = predicted_labels(y_pred, num_classes)

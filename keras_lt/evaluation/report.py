@@ -20,6 +20,7 @@ import numpy as np
 
 from keras_lt.data.imbalance import check_labels
 from keras_lt.evaluation.accuracy import (
+    check_finite_scores,
     confusion_matrix,
     mean_class_accuracy,
     per_class_accuracy_from_confusion,
@@ -102,6 +103,7 @@ def evaluation_report(
             f"`logits` must have shape [N, C] = [{y.size}, {num_classes}] (C from "
             f"train_counts), got {scores.shape}."
         )
+    check_finite_scores(scores, name="logits")
     if class_names is None:
         names = [str(c) for c in range(num_classes)]
     else:
@@ -383,7 +385,7 @@ def _run(model, x, y, batch_size, logits=True, features=False):
     """
     out_logits, out_features = None, None
     if y is not None:
-        labels = np.asarray(y).reshape(-1)
+        labels = check_labels(y, name="y")
         if logits:
             out_logits = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
         if features and hasattr(model, "predict_features"):  # LongTailModel
@@ -406,7 +408,7 @@ def _run(model, x, y, batch_size, logits=True, features=False):
                 "as `x` and `y` otherwise."
             )
         xb, yb = _host(batch[0]), batch[1]
-        all_labels.append(_to_numpy(yb).reshape(-1))
+        all_labels.append(check_labels(_to_numpy(yb), name="y (from the dataset)"))
         if logits:
             all_logits.append(_to_numpy(model.predict_on_batch(xb)))
         if features:

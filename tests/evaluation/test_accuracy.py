@@ -84,3 +84,26 @@ def test_label_checks():
         confusion_matrix([0.0, 0.5], [0, 1], 3)
     # A [N, 1] label column is accepted.
     assert confusion_matrix([[0], [1]], [0, 1], 2).tolist() == [[1, 0], [0, 1]]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_scores_are_refused(bad):
+    # NaN rows used to rank as argmax 0 and top-k 1.0: a diverged model looked fine.
+    y = [0, 1, 2]
+    scores = np.eye(3)
+    scores[1, 2] = bad
+    with pytest.raises(ValueError, match="NaN or infinite values in 1 of 3 rows"):
+        top_k_accuracy(y, scores, 1)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        confusion_matrix(y, scores, 3)
+
+
+def test_num_classes_must_be_a_positive_integer():
+    for bad in (2.5, 0, -1, True):
+        with pytest.raises(ValueError, match="`num_classes` must be a positive integer"):
+            confusion_matrix([0, 1], [0, 1], bad)
+
+
+def test_one_hot_labels_get_a_hint():
+    with pytest.raises(ValueError, match="one-hot labels"):
+        confusion_matrix(np.eye(3, dtype=int), [0, 1, 2], 3)

@@ -224,6 +224,19 @@ def test_evaluate_model_arrays_and_dataset():
         evaluate_model(model, x_test, y_test)
     with pytest.raises(ValueError, match="Labels are required"):
         evaluate_model(model, x_test, train_counts=counts)
+    # One-hot labels: flattened, they read as 160 labels of 0 and 1.
+    with pytest.raises(ValueError, match="one-hot labels"):
+        evaluate_model(model, x_test, np.eye(4)[y_test], counts)
+    one_hot_batches = tf.data.Dataset.from_tensor_slices((x_test, np.eye(4)[y_test])).batch(8)
+    with pytest.raises(ValueError, match="one-hot labels"):
+        evaluate_model(model, one_hot_batches, train_counts=counts)
+
+
+def test_a_report_refuses_non_finite_logits():
+    counts, y, logits = _long_tailed_case(4, 100, 10)
+    logits[3] = np.nan
+    with pytest.raises(ValueError, match="`logits` hold NaN or infinite values in 1 of 80 rows"):
+        evaluation_report(y, logits, counts)
 
 
 def test_sparse_confusion_matrix_above_1000_classes():
