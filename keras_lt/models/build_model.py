@@ -4,7 +4,7 @@ import re
 
 import keras
 
-from keras_lt.models.cifar_resnet import cifar_resnet
+from keras_lt.models.cifar_resnet import cifar_resnet, is_cifar_resnet_depth
 from keras_lt.models.classification_head import classification_head
 from keras_lt.models.feature_weakening import MajorFeatureWeakening
 from keras_lt.models.long_tail_model import LongTailModel
@@ -20,12 +20,12 @@ def build_backbone(name, input_shape=None):
     """A backbone by name: "resnet<6n+2>" (CIFAR: 20, 32, 44, 56, 110, ...),
     "resnet18" (64x64) or "resnet50" (224x224, keras.applications)."""
     match = re.fullmatch(r"resnet(\d+)", str(name))
-    if match is None:
+    depth = int(match.group(1)) if match else None
+    if depth not in (18, 50) and not is_cifar_resnet_depth(depth):
         raise ValueError(
             f"Unknown backbone {name!r}: use 'resnet20', 'resnet32', 'resnet44', "
-            "'resnet56', 'resnet110' (CIFAR), 'resnet18' or 'resnet50'."
+            "'resnet56', 'resnet110' (CIFAR: any depth 6n + 2), 'resnet18' or 'resnet50'."
         )
-    depth = int(match.group(1))
     shape = tuple(input_shape) if input_shape is not None else None
     if depth == 18:
         return resnet18(shape or DEFAULT_INPUT_SHAPES["resnet18"])

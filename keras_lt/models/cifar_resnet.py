@@ -53,6 +53,17 @@ def _stage(index, filters, blocks, strides, shortcut):
     )
 
 
+def is_cifar_resnet_depth(depth):
+    """Whether `depth` is a CIFAR ResNet's: 6n + 2 with n >= 1 (8, 14, 20, 32, ...)."""
+    if isinstance(depth, bool):
+        return False
+    try:
+        depth = float(depth)
+    except (TypeError, ValueError):
+        return False
+    return depth.is_integer() and depth >= 8 and (depth - 2) % 6 == 0
+
+
 def cifar_resnet(
     depth=32,
     input_shape=(32, 32, 3),
@@ -81,7 +92,7 @@ def cifar_resnet(
         >>> [layer.name for layer in backbone.layers]
         ['stem', 'stage1', 'stage2', 'stage3', 'pool']
     """
-    if isinstance(depth, bool) or int(depth) != depth or depth < 8 or (depth - 2) % 6:
+    if not is_cifar_resnet_depth(depth):
         raise ValueError(
             f"`depth` must be 6n + 2 with n >= 1 (e.g. {list(CIFAR_DEPTHS)}), got {depth!r}."
         )

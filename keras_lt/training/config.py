@@ -182,16 +182,19 @@ def backbone_blocks(backbone):
     """
     import re
 
+    from keras_lt.models.cifar_resnet import is_cifar_resnet_depth
+
     if backbone == "small_cnn":
         return ("stem", "stage1", "stage2")
     match = re.fullmatch(r"resnet(\d+)", str(backbone))
     if match and int(match.group(1)) in (18, 50):
         return ("stem", "stage1", "stage2", "stage3", "stage4")
-    if match:
+    if match and is_cifar_resnet_depth(int(match.group(1))):
         return ("stem", "stage1", "stage2", "stage3")
     raise ValueError(
         f"Unknown backbone {backbone!r}: use 'small_cnn', 'resnet20', 'resnet32', "
-        "'resnet44', 'resnet56', 'resnet110' (CIFAR), 'resnet18' or 'resnet50'."
+        "'resnet44', 'resnet56', 'resnet110' (CIFAR: any depth 6n + 2), 'resnet18' or "
+        "'resnet50'."
     )
 
 
@@ -359,9 +362,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (int(value) != value or value < 1):
                 raise ValueError(f"`{name}` must be a positive integer, got {value}.")
+        blocks = backbone_blocks(self.backbone or d.backbone)  # an unknown name raises
         if self.mfw_layer is not None:
             backbone = self.backbone or d.backbone
-            blocks = backbone_blocks(backbone)
             if self.mfw_layer not in blocks:
                 raise ValueError(
                     f"`mfw_layer` {self.mfw_layer!r} is not a block of {backbone}; "

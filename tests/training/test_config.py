@@ -111,6 +111,8 @@ def test_json_round_trip(tmp_path):
          "drw_epoch 2: at or after the end of a 2-epoch run (epochs 0..1"),
         (dict(dataset="cifar10", milestones=[180, 160], lr_factors=[0.01, 0.0001]),
          "must be increasing"),
+        # Not 6n + 2: the dry run accepted it and training failed in cifar_resnet.
+        (dict(dataset="cifar10", backbone="resnet34"), "Unknown backbone 'resnet34'"),
         (dict(dataset="cifar10", lr=-0.1), "`lr` must be > 0"),
         (dict(dataset="cifar10", warmup_epochs=-1), "`warmup_epochs` must be a non-negative"),
         (dict(dataset="cifar10", momentum=1.0), "`momentum` must be in"),
