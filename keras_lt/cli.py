@@ -32,7 +32,8 @@ def _method_help():
 def add_train_arguments(parser, dataset=None):
     """The options of `keras-lt train` (and of every recipe)."""
     if dataset is None:
-        parser.add_argument("dataset", choices=sorted(DATASETS), help="dataset to train on")
+        parser.add_argument("dataset", nargs="?", choices=sorted(DATASETS),
+                            help="dataset to train on (with --config: the config's)")
     parser.add_argument("--method", choices=list(METHODS), metavar="METHOD",
                         help="training method (default erm); one of: " + ", ".join(METHODS))
     data = parser.add_argument_group("data")
@@ -95,7 +96,9 @@ def add_train_arguments(parser, dataset=None):
                      "--output-dir, --run-name, --resume, --strategy, --no-monitor may change)")
     run.add_argument("--no-monitor", dest="monitor", action="store_false", default=None,
                      help="do not show the test split's accuracy after each epoch")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bar or report on screen; one line at the end gives the "
+                     "run folder and its top-1")
     parser.set_defaults(command="train", fixed_dataset=dataset)
     return parser
 
@@ -135,6 +138,7 @@ def config_from_args(args):
         # follow from its method and epochs, so only where and how it runs may
         # change.
         base = TrainConfig.from_json(args.config).to_dict()
+        dataset = dataset or base["dataset"]
         if base["dataset"] != dataset:
             raise ValueError(f"{args.config} is a {base['dataset']} config, not {dataset}.")
         changed = sorted(set(given) - _RERUN_FIELDS)
@@ -152,6 +156,9 @@ def config_from_args(args):
                 "it came from; give --run-name (or --output-dir) to rerun it beside that one."
             )
         return config
+    if dataset is None:
+        raise ValueError("Give the dataset to train on (e.g. `keras-lt train cifar10`), or "
+                         "--config with a saved config.json.")
     return TrainConfig(dataset=dataset, **given)
 
 
@@ -175,7 +182,8 @@ def build_parser():
     ev.add_argument("--data-dir", help="dataset folder; default: the model's training data")
     ev.add_argument("--dataset", help="dataset kind of --data-dir (default: the model's)")
     ev.add_argument("--split", default="test", help="split to evaluate (default test)")
-    ev.add_argument("--output", help="folder for the report (default: <model folder>/eval-<split>)")
+    ev.add_argument("--output", help="folder for the report (default: <model "
+                    "folder>/eval-<data folder name>-<split>)")
     ev.add_argument("--batch-size", type=int, default=256)
     ev.set_defaults(command="evaluate")
 
@@ -223,7 +231,10 @@ def _run_train(args):
         plan = experiment.plan(config)
         print(json.dumps(plan, indent=2, sort_keys=True, default=str))
         return 0
-    experiment.train(config)
+    _, report, run_dir = experiment.train(config)
+    if args.quiet:  # the report is in the run folder; say where, and the headline
+        print(f"{run_dir}: top-1 {100 * report['top1']:.2f} %, mean per-class "
+              f"{100 * report['balanced_accuracy']:.2f} %")
     return 0
 
 

@@ -122,8 +122,15 @@ def test_rerun_a_saved_config(tmp_path, capsys):
                  "--output-dir", str(first), "--quiet", "--no-monitor"]) == 0
     saved = first / "digits-exp-cdt" / "config.json"
     second = tmp_path / "second"
-    assert main(["train", "digits", "--config", str(saved), "--output-dir", str(second),
+    capsys.readouterr()
+    # The dataset comes from the config (the positional was required before).
+    assert main(["train", "--config", str(saved), "--output-dir", str(second),
                  "--quiet"]) == 0
+    # --quiet still says where the run went and its headline, from its report.
+    rerun = json.loads((second / "digits-exp-cdt" / "report.json").read_text())
+    assert capsys.readouterr().out.strip() == (
+        f"{second / 'digits-exp-cdt'}: top-1 {100 * rerun['top1']:.2f} %, mean per-class "
+        f"{100 * rerun['balanced_accuracy']:.2f} %")
     a = json.loads(saved.read_text())
     b = json.loads((second / "digits-exp-cdt" / "config.json").read_text())
     assert {k: v for k, v in a.items() if k not in ("output_dir", "verbose")} == {
@@ -156,6 +163,9 @@ def test_clear_errors(tmp_path, capsys):
     assert "holds no image" in error_of(["train", "cifar10", "--data-dir", str(no_images), *out])
     assert "does not use `beta`" in error_of(["train", "digits", "--beta", "0.9", *out])
     assert "No saved model" in error_of(["evaluate", str(tmp_path / "nothing")])
+    assert "Give the dataset to train on" in error_of(["train", *out])
+    assert "Unknown backbone 'resnet34'" in error_of(["train", "cifar10", "--backbone",
+                                                      "resnet34", "--dry-run"])
     for argv in (["train", "mnist"], ["train", "digits", "--method", "ldam-drs"]):
         with pytest.raises(SystemExit) as exit_:
             main(argv)
@@ -176,3 +186,29 @@ def test_methods_and_tune_commands(capsys):
         with pytest.raises(SystemExit) as exit_:
             main(["tune", "--help"])
         assert exit_.value.code == 0
+
+
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "keras_lt", "methods"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ldam-drw" in done.stdout
+
+
+def test_digits_without_scikit_learn_says_what_to_install(monkeypatch, capsys, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_sklearn(name, *args, **kwargs):
+        if name.startswith("sklearn"):
+            raise ImportError("No module named 'sklearn'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    assert main(["train", "digits", "--epochs", "1", "--quiet",
+                 "--output-dir", str(tmp_path)]) == 2
+    assert 'pip install "keras_lt[demo]"' in capsys.readouterr().err

@@ -24,7 +24,15 @@ def load_digits_split(test_per_class=50, seed=0):
         `(train, test)` `LabeledArrays` of uint8 `[N, 8, 8, 1]` images,
         class names "0" .. "9".
     """
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as error:  # the digits ship with scikit-learn, an extra of keras_lt
+        from keras_lt.data.tfds_source import DatasetUnavailableError
+
+        raise DatasetUnavailableError(
+            "The digits data set comes with scikit-learn, which is not installed: "
+            'pip install "keras_lt[demo]"  (or: pip install scikit-learn).'
+        ) from error
 
     digits = load_digits()
     x = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
