@@ -51,9 +51,30 @@ def _positive_int(value, name):
     return int(value)
 
 
+def _non_negative_int(value, name):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not number.is_integer() or number < 0:
+        raise ValueError(f"`{name}` must be non-negative whole epochs, got {value!r}.")
+    return int(number)
+
+
+def _sequence(values, name):
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"`{name}` must be a sequence of epochs or factors, got {values!r}.")
+    return tuple(values)
+
+
 def _validate_milestones(milestones, factors):
-    milestones = tuple(int(m) for m in milestones)
-    factors = tuple(float(f) for f in factors)
+    # 160.7 used to become 160 silently: milestones are whole epochs.
+    milestones = tuple(_non_negative_int(m, "milestones") for m in _sequence(milestones,
+                                                                                  "milestones"))
+    try:
+        factors = tuple(float(f) for f in _sequence(factors, "factors"))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"`factors` must be numbers, got {factors!r}.") from error
     if len(milestones) != len(factors):
         raise ValueError(
             f"`milestones` ({len(milestones)}) and `factors` ({len(factors)}) "
@@ -65,8 +86,8 @@ def _validate_milestones(milestones, factors):
         raise ValueError(
             f"`milestones` must be non-negative and strictly increasing, got {milestones}."
         )
-    if any(not f >= 0.0 for f in factors):
-        raise ValueError(f"`factors` must be >= 0, got {factors}.")
+    if any(not 0.0 <= f < float("inf") for f in factors):
+        raise ValueError(f"`factors` must be finite and >= 0, got {factors}.")
     return milestones, factors
 
 
@@ -86,7 +107,13 @@ def scale_milestones(milestones, epochs, reference_epochs=200):
     """
     epochs = _positive_int(epochs, "epochs")
     reference_epochs = _positive_int(reference_epochs, "reference_epochs")
-    scaled = tuple(int(round(int(m) * epochs / reference_epochs)) for m in milestones)
+    given = tuple(_non_negative_int(m, "milestones") for m in _sequence(milestones, "milestones"))
+    if any(m > reference_epochs for m in given) or any(b <= a for a, b in zip(given, given[1:])):
+        raise ValueError(
+            f"`milestones` must be increasing epochs of the {reference_epochs}-epoch "
+            f"schedule, got {given}."
+        )
+    scaled = tuple(int(round(m * epochs / reference_epochs)) for m in given)
     if any(b <= a for a, b in zip(scaled, scaled[1:])):
         raise ValueError(
             f"Milestones {tuple(milestones)} of {reference_epochs} epochs collide "
@@ -150,14 +177,17 @@ class WarmupStepDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "`steps_per_epoch` is required: the number of batches per epoch "
                 "(ceil(num_train_samples / batch_size) with a partial last batch)."
             )
-        base_learning_rate = float(base_learning_rate)
-        if not base_learning_rate > 0.0:
+        try:
+            base_learning_rate = float(base_learning_rate)
+        except (TypeError, ValueError) as error:
             raise ValueError(
-                f"`base_learning_rate` must be > 0, got {base_learning_rate}."
+                f"`base_learning_rate` must be a number, got {base_learning_rate!r}."
+            ) from error
+        if not 0.0 < base_learning_rate < float("inf"):
+            raise ValueError(
+                f"`base_learning_rate` must be finite and > 0, got {base_learning_rate}."
             )
-        warmup_epochs = int(warmup_epochs)
-        if warmup_epochs < 0:
-            raise ValueError(f"`warmup_epochs` must be >= 0, got {warmup_epochs}.")
+        warmup_epochs = _non_negative_int(warmup_epochs, "warmup_epochs")
         if warmup not in WARMUP_FORMS:
             raise ValueError(f"`warmup` must be one of {WARMUP_FORMS}, got {warmup!r}.")
         self.base_learning_rate = base_learning_rate

@@ -115,6 +115,11 @@ def test_scale_milestones():
     assert scale_milestones((30, 60, 80), epochs=45, reference_epochs=90) == (15, 30, 40)
     with pytest.raises(ValueError, match="collide"):
         scale_milestones((160, 180), epochs=2)
+    # Out of order or outside the reference schedule: said so, not "collide" or
+    # silently scaled past the run ((160, 250) of 200 gave (24, 38) of 30).
+    for bad in ((180, 160), (160, 250), (-10, 180), (160.5, 180)):
+        with pytest.raises(ValueError, match="milestones"):
+            scale_milestones(bad, epochs=30)
 
 
 @pytest.mark.parametrize(
@@ -126,6 +131,12 @@ def test_scale_milestones():
         ({"steps_per_epoch": 5, "factors": (0.1,)}, "same length"),
         ({"steps_per_epoch": 5, "warmup": "cosine"}, "warmup"),
         ({"steps_per_epoch": 5, "base_learning_rate": 0.0}, "base_learning_rate"),
+        # Silently truncated or accepted before: 160.7 -> 160, 2.7 -> 2, inf.
+        ({"steps_per_epoch": 5, "milestones": (160.7, 180)}, "`milestones` must be non-negative whole"),
+        ({"steps_per_epoch": 5, "warmup_epochs": 2.7}, "`warmup_epochs` must be non-negative whole"),
+        ({"steps_per_epoch": 5, "base_learning_rate": float("inf")}, "finite"),
+        ({"steps_per_epoch": 5, "factors": (float("inf"), 0.1)}, "finite"),
+        ({"steps_per_epoch": 5, "milestones": 160, "factors": 0.1}, "sequence"),
     ],
 )
 def test_invalid_arguments(kwargs, message):
