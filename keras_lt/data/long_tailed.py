@@ -16,7 +16,7 @@ import numpy as np
 
 from keras_lt.data.digits import load_digits_split
 from keras_lt.data.image_folder import load_image_folder
-from keras_lt.data.imbalance import make_imbalanced
+from keras_lt.data.imbalance import IMBALANCE_TYPES, _check_common, make_imbalanced
 from keras_lt.data.inaturalist import list_inaturalist2018
 from keras_lt.data.tfds_source import DatasetUnavailableError, load_tfds
 from keras_lt.data.tiny_imagenet import load_tiny_imagenet
@@ -113,6 +113,36 @@ def _load_source(dataset, data_dir, tfds_data_dir, download, image_size, with_te
     raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}.")
 
 
+def _check_settings(imbalance, ratio, minority_fraction, validation_per_class, small_classes):
+    """The settings' own errors, raised before the source is read or downloaded."""
+    if validation_per_class and (
+        isinstance(validation_per_class, bool)
+        or int(validation_per_class) != validation_per_class or validation_per_class < 0
+    ):
+        raise ValueError("`validation_per_class` must be a non-negative integer. "
+                         f"Received: {validation_per_class!r}")
+    if small_classes not in ("raise", "train_only"):
+        raise ValueError("`validation_small_classes` must be 'raise' or 'train_only'. "
+                         f"Received: {small_classes!r}")
+    if imbalance is None:
+        return
+    if imbalance not in IMBALANCE_TYPES:
+        raise ValueError(
+            f"Unknown imbalance type {imbalance!r}; expected one of {IMBALANCE_TYPES}."
+        )
+    _check_common(1, 1, ratio)
+    if imbalance == "step":
+        try:
+            mu = float(minority_fraction)
+        except (TypeError, ValueError):
+            mu = float("nan")
+        if not 0.0 < mu < 1.0:
+            raise ValueError(
+                "`minority_fraction` (mu) must be strictly between 0 and 1. "
+                f"Received: minority_fraction={minority_fraction!r}"
+            )
+
+
 def load_long_tailed(
     dataset="cifar10",
     data_dir=None,
@@ -176,6 +206,8 @@ def load_long_tailed(
             f"{dataset} is long-tailed already; use imbalance=None (or 'auto'), "
             f"not {imbalance!r}."
         )
+    _check_settings(imbalance, ratio, minority_fraction, validation_per_class,
+                    validation_small_classes)  # before any (possibly long) load
     train, test, source = _load_source(dataset, data_dir, tfds_data_dir, download, image_size,
                                        with_test)
     indices = np.arange(len(train), dtype=np.int64)

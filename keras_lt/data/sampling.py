@@ -17,6 +17,8 @@ set's length N (the same number of steps as without re-sampling).
 
 import numpy as np
 
+from keras_lt.data.imbalance import check_labels
+
 
 def _rng(seed, epoch):
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
@@ -39,7 +41,10 @@ def class_balanced_indices(labels, num_samples, rng):
     Returns:
         int64 indices into `labels` (with replacement).
     """
-    labels = np.asarray(labels)
+    labels = check_labels(labels)
+    if isinstance(num_samples, bool) or int(num_samples) != num_samples or num_samples < 0:
+        raise ValueError(f"`num_samples` must be a non-negative integer, got {num_samples!r}.")
+    num_samples = int(num_samples)
     order = np.argsort(labels, kind="stable")
     classes, starts, sizes = np.unique(labels[order], return_index=True, return_counts=True)
     if classes.size == 0:
@@ -68,7 +73,7 @@ def epoch_order(labels, epoch, seed=0, shuffle=True, balanced=False, num_samples
     rng = _rng(seed, epoch)
     n = len(labels)
     if balanced:
-        return class_balanced_indices(labels, n if num_samples is None else int(num_samples), rng)
+        return class_balanced_indices(labels, n if num_samples is None else num_samples, rng)
     if shuffle:
         return rng.permutation(n).astype(np.int64)
     return np.arange(n, dtype=np.int64)

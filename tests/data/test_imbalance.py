@@ -127,3 +127,18 @@ def test_invalid_labels():
     for bad in ([0.0, 1.5], [0.0, np.nan], [0.0, np.inf]):
         with pytest.raises(ValueError, match="integer class ids"):
             make_imbalanced(np.array(bad))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(seed=-1), "`seed` must be a non-negative integer"),
+    (dict(seed=1.5), "`seed` must be a non-negative integer"),
+    (dict(seed="a"), "`seed` must be a non-negative integer"),
+    (dict(num_classes=2.5), "`num_classes` must be a positive integer"),
+    (dict(num_classes=0), "`num_classes` must be a positive integer"),
+])
+def test_make_imbalanced_names_a_bad_seed_or_num_classes(kwargs, message):
+    from keras_lt.data.imbalance import make_imbalanced
+
+    y = np.repeat(np.arange(3), 20)
+    with pytest.raises(ValueError, match=message):
+        make_imbalanced(y, "exp", ratio=2, **kwargs)

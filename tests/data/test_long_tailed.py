@@ -63,6 +63,24 @@ def test_errors(tmp_path):
         load_long_tailed("inaturalist2018", data_dir=tmp_path, imbalance="exp")
 
 
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(ratio=0.5), "ratio"),
+        (dict(imbalance="linear"), "Unknown imbalance type"),
+        (dict(imbalance="step", minority_fraction=1.5), "minority_fraction"),
+        (dict(validation_per_class=-1), "validation_per_class"),
+        (dict(validation_small_classes="drop"), "validation_small_classes"),
+    ],
+)
+def test_bad_settings_fail_before_the_source_is_read(settings, message):
+    # CIFAR-10 with download=False and no data: the source would raise
+    # DatasetUnavailableError (online, it would download first).
+    with pytest.raises(ValueError, match=message):
+        load_long_tailed("cifar10", download=False, **settings)
+
+
 def test_tiny_imagenet(tiny_imagenet_folder):
     data = load_long_tailed("tiny_imagenet", data_dir=tiny_imagenet_folder, ratio=4)
     assert data.counts.tolist() == expected_exp(4, 3, 4)

@@ -47,3 +47,15 @@ def test_invalid(bad):
     kwargs.update(bad)
     with pytest.raises(ValueError):
         epoch_order(np.arange(4), kwargs["epoch"], seed=kwargs["seed"])
+
+
+def test_epoch_order_checks_its_labels_and_length():
+    from keras_lt.data.sampling import epoch_order
+
+    y = np.array([0, 0, 1, 2])
+    with pytest.raises(ValueError, match="one-hot labels"):
+        epoch_order(np.eye(3)[y], 0, balanced=True)
+    with pytest.raises(ValueError, match="integer class ids"):
+        epoch_order(y + 0.5, 0, balanced=True)
+    with pytest.raises(ValueError, match="`num_samples` must be a non-negative integer"):
+        epoch_order(y, 0, balanced=True, num_samples=-1)

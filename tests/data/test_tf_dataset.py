@@ -151,3 +151,12 @@ def test_errors():
         make_tf_dataset(x, y, augment="inaturalist")
     with pytest.raises(ValueError, match="`y` is required"):
         make_tf_dataset(x)
+
+
+def test_num_batches_checks_its_arguments():
+    from keras_lt.data.tf_dataset import num_batches
+
+    assert num_batches(10, 4) == 3 and num_batches(10, 4, drop_remainder=True) == 2
+    for args, name in (((10, 0), "batch_size"), ((-1, 4), "num_samples"), ((10, 2.5), "batch_size")):
+        with pytest.raises(ValueError, match=f"`{name}` must be an integer"):
+            num_batches(*args)
