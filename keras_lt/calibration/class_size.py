@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_lt.api_export import keras_lt_export
 from keras_lt.calibration.constant_weight import add_constant_weight
-from keras_lt.calibration.features import output_width
+from keras_lt.calibration.features import check_raw_logits, output_width
 from keras_lt.calibration.tau_normalization import _validate_tau
 from keras_lt.losses.class_weights import validate_class_counts
 
@@ -86,6 +86,7 @@ def class_size_calibrated_model(model, class_counts, tau=1.0):
     Imbalanced Deep Learning", 2020, sec. 4.1, eq. (5), suppl. B.5.
     """
     counts = validate_class_counts(class_counts).astype(np.float64)
+    check_raw_logits(model)
     width = output_width(model)
     if width is not None and width != len(counts):
         raise ValueError(

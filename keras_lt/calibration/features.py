@@ -46,6 +46,30 @@ def find_head(model, head=None):
     return head
 
 
+def check_raw_logits(model):
+    """Raises ValueError when `model` visibly ends in a softmax or another activation.
+
+    The calibrations rescale logits; probabilities rescaled per class are not
+    the paper's rule. Checks `model.head` (else the last layer): a Dense with a
+    non-linear activation, or an Activation / Softmax layer.
+    """
+    last = getattr(model, "head", None)
+    if not isinstance(last, keras.layers.Layer):
+        layers = getattr(model, "layers", None) or []
+        last = layers[-1] if layers else None
+    if isinstance(last, (keras.layers.Softmax, keras.layers.Activation)):
+        name = getattr(getattr(last, "activation", None), "__name__", "softmax")
+    elif isinstance(last, keras.layers.Dense):
+        name = getattr(last.activation, "__name__", "linear")
+    else:
+        return
+    if name != "linear":
+        raise ValueError(
+            f"The model ends in a {name} ('{last.name}'): the calibrations need the raw "
+            "logits. Calibrate the model without its final activation."
+        )
+
+
 def output_width(model):
     """The number of classes `model` scores (its head's units), or None if unknown."""
     head = getattr(model, "head", None)

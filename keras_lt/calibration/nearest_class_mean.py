@@ -67,6 +67,9 @@ class NearestClassMean(keras.Model):
         self.metric = metric
         if num_classes is None and model is not None:
             num_classes = output_width(model)
+        if num_classes is not None and (isinstance(num_classes, bool) or not float(
+                num_classes).is_integer() or num_classes < 1):
+            raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
         self.num_classes = None if num_classes is None else int(num_classes)
         self.features = (
             _extractor_for(model) if model is not None else feature_extractor
@@ -140,14 +143,14 @@ class NearestClassMean(keras.Model):
                 "it computes class means, it does not train by gradients."
             )
         if y is not None:
-            labels = check_labels(np.asarray(y).reshape(-1), self.num_classes)
+            labels = check_labels(y, self.num_classes, name="y")
             features = self._features_of_array(x, batch_size)
         else:
             feats, labs = [], []
             for batch in x:
                 xb, yb = batch[0], batch[1]
                 feats.append(self._batch_features(xb))
-                labs.append(np.asarray(keras.ops.convert_to_numpy(yb)).reshape(-1))
+                labs.append(check_labels(keras.ops.convert_to_numpy(yb), name="y"))
             features = np.concatenate(feats)
             labels = check_labels(np.concatenate(labs), self.num_classes)
         if len(features) != len(labels):

@@ -71,3 +71,18 @@ def test_call_checks_the_width_when_the_model_width_is_unknown():
     calibrated = ScaledLogitsClassifier(model, np.ones(2, "float32"))
     with pytest.raises(ValueError, match="3 classes but 2 scales"):
         calibrated(data()[0])
+
+
+@pytest.mark.parametrize("ending", ["dense_softmax", "softmax_layer", "activation_layer"])
+def test_a_model_that_ends_in_a_softmax_is_refused(ending):
+    # It divided the probabilities by N_c^tau; tau_normalized_model already refused.
+    inputs = keras.Input((4,))
+    if ending == "dense_softmax":
+        outputs = keras.layers.Dense(3, activation="softmax")(inputs)
+    else:
+        logits = keras.layers.Dense(3)(inputs)
+        last = keras.layers.Softmax() if ending == "softmax_layer" else keras.layers.Activation(
+            "sigmoid")
+        outputs = last(logits)
+    with pytest.raises(ValueError, match="the calibrations need the raw logits"):
+        class_size_calibrated_model(keras.Model(inputs, outputs), COUNTS, tau=1.0)

@@ -111,6 +111,12 @@ def test_labels_must_be_integer_ids():
         NearestClassMean(functional_model()).fit(x, y + 0.7)
     with pytest.raises(ValueError, match="num_classes=3"):
         NearestClassMean(functional_model()).fit(x, np.where(y == 2, 3, y))
+    # One-hot labels were flattened ("8 feature rows for 24 labels").
+    with pytest.raises(ValueError, match="one-hot labels"):
+        NearestClassMean(functional_model()).fit(x, np.eye(3)[y])
+    for bad in (2.5, 0):  # 2.5 became 2 silently
+        with pytest.raises(ValueError, match="`num_classes` must be a positive integer"):
+            NearestClassMean(functional_model(), num_classes=bad)
 
 
 @pytest.mark.parametrize("build", [functional_model, long_tail_model])
