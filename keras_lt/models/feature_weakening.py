@@ -51,6 +51,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.losses.long_tail_loss import check_label_range, flatten_labels
 from keras_lt.losses.class_weights import validate_class_counts
 
 
@@ -220,6 +221,11 @@ class MajorFeatureWeakening(keras.layers.Layer):
                 "MajorFeatureWeakening needs integer class labels of shape [B] "
                 f"or [B, 1]; got labels of shape {labels.shape} (one-hot?)."
             )
+        # Out-of-range labels would gather another class's weight (or, on a GPU,
+        # garbage): refused as the losses refuse them (eager / TF graph).
+        labels = flatten_labels(labels, self.num_classes, batch_size=inputs.shape[0],
+                                name="labels")
+        labels, _ = check_label_range(labels, self.num_classes, name="labels")
         batch_size = ops.shape(inputs)[0]
         lam, perm = self.sample_mixing(labels, batch_size)
         lam = ops.cast(lam, inputs.dtype)

@@ -120,6 +120,15 @@ def test_no_mixing_outside_training_and_seeded():
     assert not np.allclose(first, other)
 
 
+@pytest.mark.parametrize("bad", [3, -1])
+def test_out_of_range_labels_are_refused(bad):
+    # 3 failed deep in a gather; -1 was accepted (and a GPU gather would not raise).
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype("float32")
+    layer = MajorFeatureWeakening([50, 10, 2], seed=3)
+    with pytest.raises(ValueError, match=r"`labels` holds labels outside \[0, 3\)"):
+        layer(x, labels=np.array([0, 1, bad, 2]), training=True)
+
+
 def test_gradients_flow_through_the_sample_and_its_partner():
     # ye21 eq. 8-9: the mixed feature z_i = (1 - lam_i) g(x_i) + lam_i g(x_perm[i])
     # passes gradient to both. d/dx_k sum_i z_i . u_i
