@@ -17,6 +17,12 @@ from keras_lt.callbacks.loss_state import variable_value
 LOSS = "loss"
 
 
+def _shown(value):
+    """A float32 value as typed (0.1, not 0.10000000149011612), for the log line."""
+    array = np.asarray(value, dtype=np.float64)
+    return np.vectorize(lambda v: float(f"{v:.7g}"), otypes=[float])(array).tolist()
+
+
 def _target_name(target):
     return target if isinstance(target, str) else f"variable {target.path!r}"
 
@@ -338,7 +344,7 @@ class PhaseSwitch(keras.callbacks.Callback):
                     if self.verbose:
                         print(
                             f"\nEpoch {epoch + 1}: PhaseSwitch set {_target_name(target)} "
-                            f"= {np.asarray(new).tolist()}."
+                            f"= {_shown(new)}."
                         )
         if changed:
             refresh_step_functions(self.model, changed)

@@ -61,8 +61,9 @@ def build_model(
         feature_weakening: None, a `MajorFeatureWeakening` layer, or a dict
             of its arguments (`class_counts`, `alpha`, `scale`, `after`;
             `seed` defaults to `seed`).
-        augmentation: optional layer applied to the inputs in training only
-            (e.g. `keras_lt.data`'s pad-crop-flip).
+        augmentation: optional layer called on the inputs with the `training`
+            flag, in training and inference: `keras_lt.data`'s pad-crop-flip
+            acts only in training; a `Normalization` inside it always.
         weight_decay: None (default; decay in the optimizer, e.g.
             `TorchStyleSGD(weight_decay=2e-4)`) or a coefficient wd for L2
             regularisers (wd / 2) ||w||^2 on every weight but the prior bias

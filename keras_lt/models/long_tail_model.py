@@ -6,7 +6,7 @@ head's input), and major feature weakening needs the labels inside the
 forward pass (the mixing weight depends on the class size of y). So
 `LongTailModel` runs the training forward pass itself:
 
-    x -> [augmentation (training only)] -> backbone blocks up to `after`
+    x -> [input layers: augmentation (training only), normalisation] -> backbone blocks up to `after`
       -> [MajorFeatureWeakening (training only)] -> remaining blocks -> h
       -> head -> z
 
@@ -82,9 +82,11 @@ class LongTailModel(backend_steps(), keras.Model):
             `classification_head(...)`).
         feature_weakening: optional `MajorFeatureWeakening`, applied in
             training after the backbone block named by its `after`.
-        augmentation: optional layer (or Sequential) applied to the inputs
-            before the backbone; it must act only when `training=True` (as
-            Keras's random augmentation layers and `keras_lt.data`'s do).
+        augmentation: optional layer (or Sequential) called on the inputs
+            before the backbone with the `training` flag, in training and
+            inference: random augmentation in it must act only when
+            `training=True` (as Keras's and `keras_lt.data`'s do); a
+            `Normalization` in it applies always.
         name, trainable, dtype: as for `keras.Model`.
 
     Contracts (CONTRIBUTING.md):

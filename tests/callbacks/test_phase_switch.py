@@ -286,3 +286,10 @@ JAX_SCRIPT = textwrap.dedent(
 def test_phase_switch_and_loss_swap_on_jax():
     out = run_backend_script(JAX_SCRIPT, backend="jax")
     assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-4000:]
+
+
+def test_the_log_line_shows_the_value_as_given(capsys):
+    # float32 0.1 printed as 0.10000000149011612 before.
+    switch = PhaseSwitch("gamma", 0.1, start_epoch=1, verbose=1)
+    fit_frozen(CDTLoss(COUNTS, gamma=0.0), [switch], epochs=2)
+    assert "Epoch 2: PhaseSwitch set gamma = 0.1." in capsys.readouterr().out
