@@ -111,6 +111,31 @@ def _non_trainable_model_variables(model):
     return [v for v in model.non_trainable_variables if id(v) not in loss_state]
 
 
+_NOT_JSON = object()
+
+
+def _plain(value):
+    """`value` in JSON types (shapes as lists of int / None), or `_NOT_JSON`.
+
+    Keras keeps `build`'s argument as given: a `tf.TensorShape` or numpy ints
+    are not JSON.
+    """
+    if value is None or isinstance(value, (bool, str, float)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, dict):
+        plain = {str(key): _plain(item) for key, item in value.items()}
+        parts = plain.values()
+    else:
+        try:
+            plain = [_plain(item) for item in value]  # lists, tuples, TensorShape
+        except TypeError:
+            return _NOT_JSON
+        parts = plain
+    return _NOT_JSON if any(part is _NOT_JSON for part in parts) else plain
+
+
 class ResumableCheckpoint(keras.callbacks.Callback):
     """Saves the full training state every epoch; resumes a killed `fit` exactly.
 
@@ -210,7 +235,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             "keras_version": keras.__version__,
         }
         if model.built:  # so that an unbuilt model can be built again to restore into
-            meta["build_config"] = model.get_build_config()
+            build_config = _plain(model.get_build_config())
+            if build_config is not _NOT_JSON:
+                meta["build_config"] = build_config
         groups = {
             "trainable": list(model.trainable_variables),
             "non_trainable": _non_trainable_model_variables(model),

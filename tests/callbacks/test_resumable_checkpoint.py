@@ -201,3 +201,18 @@ def test_mismatched_model_is_refused(tmp_path):
     other.build((None, 4))
     with pytest.raises(ValueError, match="same model"):
         ResumableCheckpoint(tmp_path).restore(other)
+
+
+def test_a_model_built_from_a_tensor_shape_saves(tmp_path):
+    # Keras keeps build's argument as given; a TensorShape or numpy ints in the
+    # checkpoint's build config made every save raise "not JSON serializable".
+    import tensorflow as tf
+
+    x, y = toy_data()
+    for shape in (tf.TensorShape([None, 4]), (None, np.int64(4))):
+        model = keras.Sequential([keras.layers.Dense(3)])
+        model.build(shape)
+        model.compile(keras.optimizers.SGD(0.1), loss=WeightedCrossEntropy(num_classes=3))
+        ckpt = ResumableCheckpoint(tmp_path / str(len(str(shape))))
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ckpt])
+        assert ckpt.restore(model) == 1
