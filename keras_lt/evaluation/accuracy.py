@@ -18,20 +18,22 @@ Conventions:
 
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.data.imbalance import check_labels
 
 
 def check_finite_scores(scores, name="scores"):
-    """Raises ValueError when `scores` hold NaN or infinity.
+    """Raises ValueError when `scores` hold NaN or +infinity.
 
     A diverged model's NaN logits would otherwise be ranked as if they were
     numbers (argmax 0 for every sample, top-k 1.0) and look like a result.
+    -inf is a masked-out class (the losses accept it too) and ranks last.
     """
-    finite = np.isfinite(scores)
-    if not np.all(finite):
-        rows = int(np.sum(~np.all(finite.reshape(len(scores), -1), axis=1)))
+    bad = np.isnan(scores) | np.isposinf(scores)
+    if np.any(bad):
+        rows = int(np.sum(np.any(bad.reshape(len(scores), -1), axis=1)))
         raise ValueError(
-            f"`{name}` hold NaN or infinite values in {rows} of {len(scores)} rows "
+            f"`{name}` hold NaN or +infinite values in {rows} of {len(scores)} rows "
             "(did training diverge? see its loss history); accuracy is undefined."
         )
 
@@ -99,9 +101,7 @@ def confusion_matrix(y_true, y_pred, num_classes):
     Rows are true classes, columns predictions (the scikit-learn layout).
     `y_pred` may be scores [N, C] or predicted labels [N]. Returns int64 [C, C].
     """
-    if isinstance(num_classes, bool) or not float(num_classes).is_integer() or num_classes < 1:
-        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
-    num_classes = int(num_classes)
+    num_classes = whole_number(num_classes, "num_classes", minimum=1)
     y = check_labels(y_true, num_classes, name="y_true")
     p = predicted_labels(y_pred, num_classes)
     if p.shape != y.shape:

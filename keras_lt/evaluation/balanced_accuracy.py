@@ -21,7 +21,7 @@ from keras import ops
 from keras_lt.api_export import keras_lt_export
 from keras_lt.evaluation.shot_groups import SHOT_GROUPS, shot_groups
 from keras_lt.losses.class_weights import validate_class_counts
-from keras_lt.losses.long_tail_loss import check_label_range, flatten_labels
+from keras_lt.losses.long_tail_loss import prepare_labels
 
 
 @keras_lt_export("BalancedAccuracy")
@@ -78,8 +78,7 @@ class BalancedAccuracy(keras.metrics.Metric):
             )
         # One-hot, non-integer, out-of-range labels and a label count other than
         # the batch raise (eager) or assert (TensorFlow graph), as in the losses.
-        y_true = flatten_labels(y_true, self.num_classes, batch_size=y_pred.shape[0])
-        y_true, valid = check_label_range(y_true, self.num_classes)
+        y_true, valid = prepare_labels(y_true, self.num_classes, batch_size=y_pred.shape[0])
         y_pred = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
         true_one_hot = ops.one_hot(y_true, self.num_classes, dtype=self.dtype)
         hit = ops.cast(ops.equal(y_true, y_pred), self.dtype)

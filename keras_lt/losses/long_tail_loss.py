@@ -39,6 +39,7 @@ import keras
 from keras import ops
 
 from keras_lt.losses.class_weights import validate_class_counts
+from keras_lt.checks import whole_number
 
 try:  # Keras's own reduction, so that every Keras reduction behaves as usual.
     from keras.src.losses.loss import reduce_weighted_values
@@ -132,11 +133,7 @@ def resolve_class_weights(class_weights, num_classes=None):
 
 
 def validate_num_classes(num_classes, name="num_classes"):
-    if isinstance(num_classes, bool) or not float(num_classes).is_integer():
-        raise ValueError(f"`{name}` must be a positive integer, got {num_classes!r}.")
-    if int(num_classes) < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {num_classes!r}.")
-    return int(num_classes)
+    return whole_number(num_classes, name, minimum=1)
 
 
 def validate_choice(value, choices, name):
@@ -183,13 +180,16 @@ def _in_tf_graph():
     return not tf.executing_eagerly()
 
 
-def flatten_labels(y_true, num_classes=None, batch_size=None, name="y_true"):
-    """Integer class ids `[B]` or `[B, 1]` as int32 `[B]`, checked where known.
+def prepare_labels(y_true, num_classes, batch_size=None, name="y_true"):
+    """`(labels, valid)`: class ids `[B]` or `[B, 1]` as int32 `[B]`, and the mask
+    of those in `[0, num_classes)`.
 
-    Rejects one-hot labels, non-integer values, a number of labels other than
-    `batch_size` (when both are static) and, when the values are concrete and
-    `num_classes` is a Python int, labels outside `[0, num_classes)`, checked
-    before the int32 cast so that a huge int64 label cannot wrap into range.
+    Rejects one-hot labels and a number of labels other than `batch_size`
+    (when both are static). Where the values are known now (eager), also
+    non-integer values and labels outside `[0, num_classes)`, checked once and
+    before the int32 cast (a huge int64 label cannot wrap into range); in a
+    TensorFlow graph the range is asserted; under jit nothing can raise, and
+    out-of-range labels are set to 0 with `valid` False (module docstring).
     """
     labels = ops.convert_to_tensor(y_true)
     rank = len(labels.shape)
@@ -204,7 +204,7 @@ def flatten_labels(y_true, num_classes=None, batch_size=None, name="y_true"):
     if batch_size is not None and static_labels is not None and static_labels != batch_size:
         raise ValueError(
             f"`{name}` holds {static_labels} labels for a batch of {batch_size} "
-            "predictions (one label per row of `y_pred`)."
+            "(one label per sample)."
         )
     value = _concrete_value(labels)
     if value is not None:
@@ -214,29 +214,14 @@ def flatten_labels(y_true, num_classes=None, batch_size=None, name="y_true"):
                 f"{np.unique(value[value != np.round(value)])[:10].tolist()}."
             )
         if isinstance(num_classes, int):
-            _raise_out_of_range(value, num_classes, name)
-    return ops.cast(labels, "int32")
-
-
-def _raise_out_of_range(value, num_classes, name="y_true"):
-    bad = value[(value < 0) | (value >= num_classes)]
-    if bad.size:
-        raise ValueError(
-            f"`{name}` holds labels outside [0, {num_classes}): "
-            f"{np.unique(bad)[:10].tolist()}."
-        )
-
-
-def check_label_range(labels, num_classes, name="y_true"):
-    """`(labels, valid)`: int32 labels with out-of-range ones set to 0, and the mask.
-
-    Raises in eager mode, asserts in a TensorFlow graph; under jit nothing can
-    raise and the `valid` mask marks the bad samples (module docstring).
-    """
-    value = _concrete_value(labels)
-    if value is not None and isinstance(num_classes, int):
-        _raise_out_of_range(value, num_classes, name)
-    elif _in_tf_graph():
+            bad = value[(value < 0) | (value >= num_classes)]
+            if bad.size:
+                raise ValueError(
+                    f"`{name}` holds labels outside [0, {num_classes}): "
+                    f"{np.unique(bad)[:10].tolist()}."
+                )
+    labels = ops.cast(labels, "int32")
+    if value is None and _in_tf_graph():
         import tensorflow as tf
 
         checks = [
@@ -431,8 +416,7 @@ class LongTailLoss(keras.losses.Loss):
         num_classes = self.num_classes or static_classes
         if num_classes is None:
             num_classes = ops.shape(logits)[-1]
-        labels = flatten_labels(y_true, num_classes, batch_size=logits.shape[0])
-        labels, valid = check_label_range(labels, num_classes)
+        labels, valid = prepare_labels(y_true, num_classes, batch_size=logits.shape[0])
         return labels, logits, valid
     @staticmethod
     def _finish(values, valid):

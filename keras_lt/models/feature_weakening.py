@@ -51,7 +51,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
-from keras_lt.losses.long_tail_loss import check_label_range, flatten_labels
+from keras_lt.losses.long_tail_loss import prepare_labels
 from keras_lt.losses.class_weights import validate_class_counts
 
 
@@ -223,9 +223,8 @@ class MajorFeatureWeakening(keras.layers.Layer):
             )
         # Out-of-range labels would gather another class's weight (or, on a GPU,
         # garbage): refused as the losses refuse them (eager / TF graph).
-        labels = flatten_labels(labels, self.num_classes, batch_size=inputs.shape[0],
-                                name="labels")
-        labels, _ = check_label_range(labels, self.num_classes, name="labels")
+        labels, _ = prepare_labels(labels, self.num_classes, batch_size=inputs.shape[0],
+                                   name="labels")
         batch_size = ops.shape(inputs)[0]
         lam, perm = self.sample_mixing(labels, batch_size)
         lam = ops.cast(lam, inputs.dtype)

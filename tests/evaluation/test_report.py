@@ -235,7 +235,7 @@ def test_evaluate_model_arrays_and_dataset():
 def test_a_report_refuses_non_finite_logits():
     counts, y, logits = _long_tailed_case(4, 100, 10)
     logits[3] = np.nan
-    with pytest.raises(ValueError, match="`logits` hold NaN or infinite values in 1 of 80 rows"):
+    with pytest.raises(ValueError, match=r"`logits` hold NaN or \+infinite values in 1 of 80 rows"):
         evaluation_report(y, logits, counts)
 
 
