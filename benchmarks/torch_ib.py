@@ -24,7 +24,8 @@ the facts in the paper and the reference scripts:
   same images; only the training code differs).
 
 `--epochs E` shortens the 200-epoch schedule exactly as the keras_lt recipe
-does (warm-up, IB phase and milestones at round(x * E / 200)).
+does (warm-up, IB phase and milestones at round(x * E / 200), at most the last epoch;
+warm-up at least one).
 
     python benchmarks/torch_ib.py --data-dir .data/cifar10 --epochs 40 \
         --json runs/torch/ib-e40-s0.json
@@ -108,7 +109,7 @@ class InfluenceBalanced:
         self.weights = torch.tensor(ib_class_weights(counts), dtype=torch.float32,
                                     device=device)
         self.alpha, self.base, self.ib_epoch = args.alpha, args.lr, args.ib_epoch
-        self.warmup = scaled(5, args.epochs)
+        self.warmup = max(1, scaled(5, args.epochs))  # as the recipe: at least one epoch
         self.milestones = (scaled(160, args.epochs), scaled(180, args.epochs))
         self.first_test_epoch = self.ib_epoch
         self.schedule = {"warmup": self.warmup, "milestones": self.milestones}

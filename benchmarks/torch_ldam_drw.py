@@ -20,7 +20,8 @@ from the facts in the paper and METHODS.md:
   2e-4, the CIFAR augmentation, keras_lt's long-tailed subset, so both loops
   see the same images; only the training code differs).
 `--epochs E` shortens the 200-epoch schedule exactly as the keras_lt recipe
-does (warm-up, milestones and DRW start at round(x * E / 200)).
+does (warm-up, milestones and DRW start at round(x * E / 200), at most the last
+epoch; warm-up at least one).
 
     python benchmarks/torch_ldam_drw.py --data-dir .data/cifar10 --epochs 40 \
         --json runs/torch-ldam-drw-e40-s0.json
@@ -113,7 +114,7 @@ class LdamDrw:
         self.drw = torch.tensor(drw_weights(counts, args.beta), dtype=torch.float32,
                                 device=device)
         self.scale, self.base = args.scale, args.lr
-        self.warmup = scaled(5, args.epochs)
+        self.warmup = max(1, scaled(5, args.epochs))  # as the recipe: at least one epoch
         self.milestones = (scaled(160, args.epochs), scaled(180, args.epochs))
         self.first_test_epoch = self.drw_epoch = self.milestones[0]
         self.schedule = {"warmup": self.warmup, "milestones": self.milestones,

@@ -74,8 +74,10 @@ def parse(parser, argv):
 
 
 def scaled(epoch, epochs, reference=200):
-    """An epoch of the 200-epoch schedule on an `epochs` one (as the recipes do)."""
-    return int(round(epoch * epochs / reference))
+    """An epoch of the 200-epoch schedule on an `epochs` one, as the recipes do:
+    rounded, and kept inside the run (keras_lt.training.config.inside_run)."""
+    epoch = int(round(epoch * epochs / reference))
+    return min(epoch, epochs - 1) if epochs > 1 else epoch
 
 
 def learning_rate(epoch, base, warmup, milestones):

@@ -183,7 +183,7 @@ def build_parser():
     ev.add_argument("--dataset", help="dataset kind of --data-dir (default: the model's)")
     ev.add_argument("--split", default="test", help="split to evaluate (default test)")
     ev.add_argument("--output", help="folder for the report (default: <model "
-                    "folder>/eval-<data folder name>-<split>)")
+                    "folder>/eval-<data folder or dataset name>-<split>)")
     ev.add_argument("--batch-size", type=int, default=256)
     ev.set_defaults(command="evaluate")
 
@@ -233,8 +233,11 @@ def _run_train(args):
         return 0
     _, report, run_dir = experiment.train(config)
     if args.quiet:  # the report is in the run folder; say where, and the headline
-        print(f"{run_dir}: top-1 {100 * report['top1']:.2f} %, mean per-class "
-              f"{100 * report['balanced_accuracy']:.2f} %")
+        def percent(value):
+            return "n/a" if value is None else f"{100 * value:.2f} %"
+
+        print(f"{run_dir}: top-1 {percent(report['top1'])}, mean per-class "
+              f"{percent(report['balanced_accuracy'])}")
     return 0
 
 

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.checks import whole_number
 from keras_lt.calibration.features import ExtractFeatures
 from keras_lt.calibration.features import feature_extractor as _extractor_for
 from keras_lt.calibration.features import features_of
@@ -67,10 +68,8 @@ class NearestClassMean(keras.Model):
         self.metric = metric
         if num_classes is None and model is not None:
             num_classes = output_width(model)
-        if num_classes is not None and (isinstance(num_classes, bool) or not float(
-                num_classes).is_integer() or num_classes < 1):
-            raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
-        self.num_classes = None if num_classes is None else int(num_classes)
+        self.num_classes = (None if num_classes is None
+                            else whole_number(num_classes, "num_classes", minimum=1))
         self.features = (
             _extractor_for(model) if model is not None else feature_extractor
         )

@@ -195,8 +195,8 @@ class PhaseSwitch(keras.callbacks.Callback):
     @staticmethod
     def _as_value(target, value):
         """`value` as a float32 array, or a ValueError naming the target."""
-        if isinstance(target, str) and target == LOSS:
-            return value
+        if isinstance(target, str) and target == LOSS or value is None:
+            return value  # None: the target's initial value (`state_at`)
         try:
             array = np.asarray(value, dtype=np.float32)
         except (TypeError, ValueError) as error:

@@ -18,6 +18,8 @@ the original CIFAR order this picks the same images as the reference.
 
 import numpy as np
 
+from keras_lt.checks import whole_number
+
 IMBALANCE_TYPES = ("exp", "step")
 
 
@@ -196,12 +198,9 @@ def make_imbalanced(
         >>> len(idx), counts[0], counts[-1]
         (12406, 5000, 50)
     """
-    if num_classes is not None and (
-        isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1
-    ):
-        raise ValueError(f"`num_classes` must be a positive integer. Received: {num_classes!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
+    if num_classes is not None:
+        num_classes = whole_number(num_classes, "num_classes", minimum=1)
+    seed = whole_number(seed, "seed")
     labels = check_labels(labels, num_classes)
     if labels.size == 0:
         raise ValueError("`labels` is empty.")

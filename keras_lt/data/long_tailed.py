@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.data.digits import load_digits_split
 from keras_lt.data.image_folder import load_image_folder
 from keras_lt.data.imbalance import IMBALANCE_TYPES, _check_common, make_imbalanced
@@ -115,12 +116,8 @@ def _load_source(dataset, data_dir, tfds_data_dir, download, image_size, with_te
 
 def _check_settings(imbalance, ratio, minority_fraction, validation_per_class, small_classes):
     """The settings' own errors, raised before the source is read or downloaded."""
-    if validation_per_class and (
-        isinstance(validation_per_class, bool)
-        or int(validation_per_class) != validation_per_class or validation_per_class < 0
-    ):
-        raise ValueError("`validation_per_class` must be a non-negative integer. "
-                         f"Received: {validation_per_class!r}")
+    if validation_per_class:
+        whole_number(validation_per_class, "validation_per_class")
     if small_classes not in ("raise", "train_only"):
         raise ValueError("`validation_small_classes` must be 'raise' or 'train_only'. "
                          f"Received: {small_classes!r}")

@@ -17,6 +17,7 @@ set's length N (the same number of steps as without re-sampling).
 
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.data.imbalance import check_labels
 
 
@@ -42,9 +43,7 @@ def class_balanced_indices(labels, num_samples, rng):
         int64 indices into `labels` (with replacement).
     """
     labels = check_labels(labels)
-    if isinstance(num_samples, bool) or int(num_samples) != num_samples or num_samples < 0:
-        raise ValueError(f"`num_samples` must be a non-negative integer, got {num_samples!r}.")
-    num_samples = int(num_samples)
+    num_samples = whole_number(num_samples, "num_samples")
     order = np.argsort(labels, kind="stable")
     classes, starts, sizes = np.unique(labels[order], return_index=True, return_counts=True)
     if classes.size == 0:

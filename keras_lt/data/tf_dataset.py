@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.data.arrays import LabeledArrays, LabeledFiles
 from keras_lt.data.imbalance import check_labels
 from keras_lt.data.sampling import epoch_order
@@ -38,10 +39,8 @@ CENTER_CROP_FRACTION = 0.875  # 224 / 256, the ImageNet evaluation crop.
 
 def num_batches(num_samples, batch_size, drop_remainder=False):
     """Steps per epoch: ceil(N / B), or floor(N / B) with `drop_remainder`."""
-    for name, value, least in (("num_samples", num_samples, 0), ("batch_size", batch_size, 1)):
-        if isinstance(value, bool) or int(value) != value or value < least:
-            raise ValueError(f"`{name}` must be an integer >= {least}, got {value!r}.")
-    num_samples, batch_size = int(num_samples), int(batch_size)
+    num_samples = whole_number(num_samples, "num_samples")
+    batch_size = whole_number(batch_size, "batch_size", minimum=1)
     if drop_remainder:
         return num_samples // batch_size
     return math.ceil(num_samples / batch_size)

@@ -55,7 +55,7 @@ def _stage(index, filters, blocks, strides, shortcut):
 
 def is_cifar_resnet_depth(depth):
     """Whether `depth` is a CIFAR ResNet's: 6n + 2 with n >= 1 (8, 14, 20, 32, ...)."""
-    if isinstance(depth, bool):
+    if isinstance(depth, (bool, str, bytes)):
         return False
     try:
         depth = float(depth)

@@ -98,7 +98,10 @@ def scale_milestones(milestones, epochs, reference_epochs=200):
     reference_epochs). The papers' (160, 180) of 200 become (24, 27) for a
     30-epoch run (80 % and 90 %). The same rule applies to a phase switch
     (DRW's 160, IB's 100). Raises ValueError when two milestones collide
-    after rounding (the run is too short to keep them apart).
+    after rounding (the run is too short to keep them apart). Epochs count
+    from 0, so a milestone that rounds to `epochs` (160 of 200 on a 2-epoch
+    run) never fires: the recipes move such switches onto the last epoch and
+    merge collisions (`keras_lt.training.config.scale_schedule`).
 
     Example:
 

@@ -224,7 +224,7 @@ def scale_schedule(milestones, factors, epochs, full_epochs):
     Milestones that fall on the same epoch once scaled (a run too short to keep
     them apart, e.g. one epoch) merge into one that keeps the later factor,
     which is the rate `WarmupStepDecay` would apply from that epoch anyway.
-    None falls after the last epoch (`inside_run`).
+    None falls after the last epoch (`inside_run`), except in a one-epoch run.
     """
     merged = {}
     for milestone, factor in zip(milestones, factors):

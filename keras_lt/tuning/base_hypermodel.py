@@ -300,8 +300,11 @@ class LongTailHyperModel(kt.HyperModel):
         epochs = self.config.epochs
         for key in ("drw_epoch", "phase_epoch"):
             for v in space.get(key, ()):
-                if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= epochs:
-                    raise ValueError(f"`{key}` values must be epochs in [0, {epochs}], got {v!r}.")
+                # 0-based: epoch `epochs` never starts (a one-epoch run may keep 1).
+                last = epochs - 1 if epochs > 1 else epochs
+                if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= last:
+                    raise ValueError(f"`{key}` values must be epochs in [0, {last}] of a "
+                                     f"{epochs}-epoch run, got {v!r}.")
 
     def values(self, hp):
         """Registers the space in `hp` and returns this trial's `{name: value}`

@@ -158,5 +158,5 @@ def test_num_batches_checks_its_arguments():
 
     assert num_batches(10, 4) == 3 and num_batches(10, 4, drop_remainder=True) == 2
     for args, name in (((10, 0), "batch_size"), ((-1, 4), "num_samples"), ((10, 2.5), "batch_size")):
-        with pytest.raises(ValueError, match=f"`{name}` must be an integer"):
+        with pytest.raises(ValueError, match=f"`{name}` must be a (positive|non-negative) integer"):
             num_batches(*args)

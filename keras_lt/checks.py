@@ -1,0 +1,20 @@
+"""Argument checks shared across keras_lt (numpy only: no backend import)."""
+
+
+def whole_number(value, name, minimum=0):
+    """`value` as an int >= `minimum`, or a ValueError that names the argument.
+
+    Integer-valued floats (5000.0) and numpy integers pass; booleans, strings,
+    fractions, NaN and infinities do not.
+    """
+    number = None
+    if not isinstance(value, (bool, str, bytes)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+    if number is None or not number.is_integer() or number < minimum:
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}")
+        raise ValueError(f"`{name}` must be {kind}, got {value!r}.")
+    return int(number)
