@@ -293,3 +293,12 @@ def test_the_log_line_shows_the_value_as_given(capsys):
     switch = PhaseSwitch("gamma", 0.1, start_epoch=1, verbose=1)
     fit_frozen(CDTLoss(COUNTS, gamma=0.0), [switch], epochs=2)
     assert "Epoch 2: PhaseSwitch set gamma = 0.1." in capsys.readouterr().out
+
+
+def test_none_in_a_schedule_restores_the_initial_value():
+    # None means "the target's initial value" (state_at); the value check let it through.
+    loss = CDTLoss(COUNTS, gamma=0.05)
+    switch = PhaseSwitch(schedule={1: {"gamma": 0.3}, 2: {"gamma": None}})
+    record = RecordVariable(lambda: loss.gamma)
+    fit_frozen(loss, [switch, record], epochs=3)
+    np.testing.assert_allclose(np.ravel(record.values), [0.05, 0.3, 0.05], rtol=1e-6)

@@ -154,6 +154,7 @@ def test_resnet50_is_keras_applications_split_into_blocks():
         (lambda: resnet50(input_shape=(64, 64, 1)), "input_shape"),
         (lambda: build_backbone("vgg16"), "Unknown backbone"),
         (lambda: build_backbone("resnet34"), "Unknown backbone .resnet34.: use .*6n \\+ 2"),
+        (lambda: cifar_resnet("20"), "depth"),
         (lambda: BasicBlock(8, strides=3), "strides"),
         (lambda: build_model("resnet8", num_classes=0), "num_classes"),
         (lambda: build_model("resnet8", head="arcface"), "head"),

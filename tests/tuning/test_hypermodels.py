@@ -216,6 +216,14 @@ def test_a_hypermodel_refuses_data_with_a_test_split(digits_search_data):
         CDTHyperModel(full, digits_config())
 
 
+def test_a_switch_epoch_at_the_end_of_the_run_is_refused(digits_search_data):
+    # Epochs count from 0: DRW at epoch `epochs` never starts (the config refuses it too).
+    config = digits_config()
+    epochs = config.resolve().epochs
+    with pytest.raises(ValueError, match=rf"`drw_epoch` values must be epochs in \[0, {epochs - 1}\]"):
+        LDAMHyperModel(digits_search_data, config, search_space={"drw_epoch": [epochs]})
+
+
 def test_a_hypermodel_counts_a_labeled_arrays_split_itself(digits_search_data):
     # LabeledArrays is documented input; its `counts` is a method, not an array.
     train = digits_search_data.train
