@@ -42,6 +42,25 @@ def _check_common(n_max, num_classes, ratio):
     return int(n_max), int(num_classes), ratio
 
 
+def validate_minority_fraction(minority_fraction):
+    """mu, the fraction of minority classes of a step imbalance, in (0, 1)."""
+    try:
+        mu = float(minority_fraction)
+    except (TypeError, ValueError):
+        mu = float("nan")
+    if not 0.0 < mu < 1.0:
+        raise ValueError(
+            "`minority_fraction` (mu) must be strictly between 0 and 1. "
+            f"Received: minority_fraction={minority_fraction!r}"
+        )
+    return mu
+
+
+def validate_ratio(ratio):
+    """The imbalance ratio n_max / n_min as a float: finite and >= 1."""
+    return _check_common(1, 1, ratio)[2]
+
+
 def _check_min(counts, n_max, ratio):
     if counts.min() < 1:
         raise ValueError(
@@ -100,15 +119,7 @@ def step_counts(n_max, num_classes, ratio, minority_fraction=0.5):
         [5000, 5000, 5000, 5000, 5000, 50, 50, 50, 50, 50]
     """
     n_max, num_classes, ratio = _check_common(n_max, num_classes, ratio)
-    try:
-        mu = float(minority_fraction)
-    except (TypeError, ValueError):
-        mu = float("nan")
-    if not 0.0 < mu < 1.0:
-        raise ValueError(
-            "`minority_fraction` (mu) must be strictly between 0 and 1. "
-            f"Received: minority_fraction={minority_fraction!r}"
-        )
+    mu = validate_minority_fraction(minority_fraction)
     num_minority = int(np.floor(mu * num_classes + 0.5))
     if not 0 < num_minority < num_classes:
         raise ValueError(

@@ -17,7 +17,12 @@ import numpy as np
 from keras_lt.checks import whole_number
 from keras_lt.data.digits import load_digits_split
 from keras_lt.data.image_folder import load_image_folder
-from keras_lt.data.imbalance import IMBALANCE_TYPES, _check_common, make_imbalanced
+from keras_lt.data.imbalance import (
+    IMBALANCE_TYPES,
+    make_imbalanced,
+    validate_minority_fraction,
+    validate_ratio,
+)
 from keras_lt.data.inaturalist import list_inaturalist2018
 from keras_lt.data.tfds_source import DatasetUnavailableError, load_tfds
 from keras_lt.data.tiny_imagenet import load_tiny_imagenet
@@ -127,17 +132,9 @@ def _check_settings(imbalance, ratio, minority_fraction, validation_per_class, s
         raise ValueError(
             f"Unknown imbalance type {imbalance!r}; expected one of {IMBALANCE_TYPES}."
         )
-    _check_common(1, 1, ratio)
+    validate_ratio(ratio)
     if imbalance == "step":
-        try:
-            mu = float(minority_fraction)
-        except (TypeError, ValueError):
-            mu = float("nan")
-        if not 0.0 < mu < 1.0:
-            raise ValueError(
-                "`minority_fraction` (mu) must be strictly between 0 and 1. "
-                f"Received: minority_fraction={minority_fraction!r}"
-            )
+        validate_minority_fraction(minority_fraction)
 
 
 def load_long_tailed(
