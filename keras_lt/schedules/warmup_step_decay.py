@@ -41,24 +41,9 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.checks import whole_number
 
 WARMUP_FORMS = ("epoch", "step")
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not float(value).is_integer() or int(value) < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _non_negative_int(value, name):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not number.is_integer() or number < 0:
-        raise ValueError(f"`{name}` must be non-negative whole epochs, got {value!r}.")
-    return int(number)
 
 
 def _sequence(values, name):
@@ -69,7 +54,7 @@ def _sequence(values, name):
 
 def _validate_milestones(milestones, factors):
     # 160.7 used to become 160 silently: milestones are whole epochs.
-    milestones = tuple(_non_negative_int(m, "milestones") for m in _sequence(milestones,
+    milestones = tuple(whole_number(m, "milestones") for m in _sequence(milestones,
                                                                                   "milestones"))
     try:
         factors = tuple(float(f) for f in _sequence(factors, "factors"))
@@ -80,9 +65,7 @@ def _validate_milestones(milestones, factors):
             f"`milestones` ({len(milestones)}) and `factors` ({len(factors)}) "
             "must have the same length: one factor per milestone."
         )
-    if any(m < 0 for m in milestones) or any(
-        b <= a for a, b in zip(milestones, milestones[1:])
-    ):
+    if any(b <= a for a, b in zip(milestones, milestones[1:])):
         raise ValueError(
             f"`milestones` must be non-negative and strictly increasing, got {milestones}."
         )
@@ -108,9 +91,9 @@ def scale_milestones(milestones, epochs, reference_epochs=200):
     >>> scale_milestones((160, 180), epochs=30)
     (24, 27)
     """
-    epochs = _positive_int(epochs, "epochs")
-    reference_epochs = _positive_int(reference_epochs, "reference_epochs")
-    given = tuple(_non_negative_int(m, "milestones") for m in _sequence(milestones, "milestones"))
+    epochs = whole_number(epochs, "epochs", minimum=1)
+    reference_epochs = whole_number(reference_epochs, "reference_epochs", minimum=1)
+    given = tuple(whole_number(m, "milestones") for m in _sequence(milestones, "milestones"))
     if any(m > reference_epochs for m in given) or any(b <= a for a, b in zip(given, given[1:])):
         raise ValueError(
             f"`milestones` must be increasing epochs of the {reference_epochs}-epoch "
@@ -190,11 +173,11 @@ class WarmupStepDecay(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(
                 f"`base_learning_rate` must be finite and > 0, got {base_learning_rate}."
             )
-        warmup_epochs = _non_negative_int(warmup_epochs, "warmup_epochs")
+        warmup_epochs = whole_number(warmup_epochs, "warmup_epochs")
         if warmup not in WARMUP_FORMS:
             raise ValueError(f"`warmup` must be one of {WARMUP_FORMS}, got {warmup!r}.")
         self.base_learning_rate = base_learning_rate
-        self.steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch")
+        self.steps_per_epoch = whole_number(steps_per_epoch, "steps_per_epoch", minimum=1)
         self.warmup_epochs = warmup_epochs
         self.milestones, self.factors = _validate_milestones(milestones, factors)
         self.warmup = warmup

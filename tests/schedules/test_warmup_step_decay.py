@@ -120,6 +120,8 @@ def test_scale_milestones():
     for bad in ((180, 160), (160, 250), (-10, 180), (160.5, 180)):
         with pytest.raises(ValueError, match="milestones"):
             scale_milestones(bad, epochs=30)
+    with pytest.raises(ValueError, match="`epochs` must be a positive integer"):
+        scale_milestones((160, 180), epochs="30")
 
 
 @pytest.mark.parametrize(
@@ -132,11 +134,16 @@ def test_scale_milestones():
         ({"steps_per_epoch": 5, "warmup": "cosine"}, "warmup"),
         ({"steps_per_epoch": 5, "base_learning_rate": 0.0}, "base_learning_rate"),
         # Silently truncated or accepted before: 160.7 -> 160, 2.7 -> 2, inf.
-        ({"steps_per_epoch": 5, "milestones": (160.7, 180)}, "`milestones` must be non-negative whole"),
-        ({"steps_per_epoch": 5, "warmup_epochs": 2.7}, "`warmup_epochs` must be non-negative whole"),
+        ({"steps_per_epoch": 5, "milestones": (160.7, 180)}, "`milestones` must be a non-negative integer"),
+        ({"steps_per_epoch": 5, "warmup_epochs": 2.7}, "`warmup_epochs` must be a non-negative integer"),
         ({"steps_per_epoch": 5, "base_learning_rate": float("inf")}, "finite"),
         ({"steps_per_epoch": 5, "factors": (float("inf"), 0.1)}, "finite"),
         ({"steps_per_epoch": 5, "milestones": 160, "factors": 0.1}, "sequence"),
+        # Accepted before: a numeric string or a boolean as a count of steps or epochs.
+        ({"steps_per_epoch": "5"}, "`steps_per_epoch` must be a positive integer"),
+        ({"steps_per_epoch": True}, "`steps_per_epoch` must be a positive integer"),
+        ({"steps_per_epoch": 5, "warmup_epochs": "5"}, "`warmup_epochs` must be a non-negative integer"),
+        ({"steps_per_epoch": 5, "milestones": ("160", "180")}, "`milestones` must be a non-negative integer"),
     ],
 )
 def test_invalid_arguments(kwargs, message):
