@@ -9,15 +9,10 @@ import keras
 from keras_lt.callbacks.loss_state import assign_if_changed
 from keras_lt.callbacks.loss_state import find_state_variables
 from keras_lt.callbacks.loss_state import refresh_step_functions
+from keras_lt.checks import whole_number
 from keras_lt.losses.class_weights import effective_number_weights
 from keras_lt.losses.class_weights import validate_beta
 from keras_lt.losses.class_weights import validate_class_counts
-
-
-def _validate_epoch(epoch, name):
-    if isinstance(epoch, bool) or not float(epoch).is_integer() or int(epoch) < 0:
-        raise ValueError(f"`{name}` must be a non-negative integer epoch, got {epoch!r}.")
-    return int(epoch)
 
 
 def _validate_weights(weights, num_classes, name):
@@ -95,7 +90,7 @@ class DeferredReweighting(keras.callbacks.Callback):
     ):
         super().__init__()
         self.class_counts = validate_class_counts(class_counts)
-        self.start_epoch = _validate_epoch(start_epoch, "start_epoch")
+        self.start_epoch = whole_number(start_epoch, "start_epoch")
         self.beta = validate_beta(beta)
         self.weights_fn = weights_fn
         num_classes = self.class_counts.size

@@ -6,13 +6,13 @@ import numpy as np
 
 import keras
 
-from keras_lt.callbacks.deferred_reweighting import _validate_epoch
 from keras_lt.callbacks.loss_state import assign_if_changed
 from keras_lt.callbacks.loss_state import compiled_losses
 from keras_lt.callbacks.loss_state import loss_state_variable
 from keras_lt.callbacks.loss_state import refresh_step_functions
 from keras_lt.callbacks.loss_state import replace_loss
 from keras_lt.callbacks.loss_state import variable_value
+from keras_lt.checks import whole_number
 
 LOSS = "loss"
 
@@ -133,7 +133,7 @@ class PhaseSwitch(keras.callbacks.Callback):
                 self._callable = schedule
             elif isinstance(schedule, dict):
                 for epoch, changes in schedule.items():
-                    epoch = _validate_epoch(epoch, "schedule epoch")
+                    epoch = whole_number(epoch, "schedule epoch")
                     if not isinstance(changes, dict) or not changes:
                         raise ValueError(
                             "Each schedule entry must be a non-empty dict "
@@ -169,7 +169,7 @@ class PhaseSwitch(keras.callbacks.Callback):
                 if start_epoch is None:
                     raise ValueError("`start_epoch` is required with a constant `value`.")
                 self._as_value(target, value)  # a bad value fails here, not mid-training
-                self._entries = [(_validate_epoch(start_epoch, "start_epoch"), [(target, value)])]
+                self._entries = [(whole_number(start_epoch, "start_epoch"), [(target, value)])]
             if initial_value is not None:
                 self._initial[self._key(target, None)] = self._as_value(target, initial_value)
         self._all_targets = []

@@ -21,6 +21,7 @@ import math
 import keras
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.data.arrays import LabeledArrays
 from keras_lt.data.imbalance import check_labels
 from keras_lt.data.sampling import epoch_order
@@ -90,8 +91,7 @@ class ArrayDataset(keras.utils.PyDataset):
             raise ValueError(f"`x` has {len(self.x)} samples but `y` has {len(self.y)}.")
         if balanced and self.y is None:
             raise ValueError("`balanced=True` needs the labels `y`.")
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
+        batch_size = whole_number(batch_size, "batch_size", minimum=1)
         if dtype not in DTYPES:
             raise ValueError(f"`dtype` must be one of {DTYPES}. Received: {dtype!r}")
         self.batch_size = int(batch_size)
@@ -112,8 +112,7 @@ class ArrayDataset(keras.utils.PyDataset):
     # Epoch bookkeeping ---------------------------------------------------
     def set_epoch(self, epoch):
         """Makes the next epoch that `fit` runs epoch `epoch` (0-based)."""
-        if isinstance(epoch, bool) or int(epoch) != epoch or epoch < 0:
-            raise ValueError(f"`epoch` must be a non-negative integer. Received: {epoch!r}")
+        epoch = whole_number(epoch, "epoch")
         self.epoch = int(epoch)
         self._served = 0
 

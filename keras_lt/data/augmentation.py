@@ -23,6 +23,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.checks import whole_number
 
 
 @keras_lt_export("RandomPadCrop")
@@ -46,8 +47,7 @@ class RandomPadCrop(keras.layers.Layer):
 
     def __init__(self, pad=4, size=None, fill_value=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(pad, bool) or int(pad) != pad or pad < 0:
-            raise ValueError(f"`pad` must be a non-negative integer. Received: pad={pad!r}")
+        pad = whole_number(pad, "pad")
         if size is not None:
             size = (int(size), int(size)) if isinstance(size, int) else tuple(int(s) for s in size)
             if len(size) != 2 or min(size) < 1:

@@ -24,12 +24,8 @@ IMBALANCE_TYPES = ("exp", "step")
 
 
 def _check_common(n_max, num_classes, ratio):
-    if isinstance(n_max, bool) or int(n_max) != n_max or n_max < 1:
-        raise ValueError(f"`n_max` must be a positive integer. Received: n_max={n_max!r}")
-    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(
-            f"`num_classes` must be a positive integer. Received: num_classes={num_classes!r}"
-        )
+    n_max = whole_number(n_max, "n_max", minimum=1)
+    num_classes = whole_number(num_classes, "num_classes", minimum=1)
     try:
         ratio = float(ratio)
     except (TypeError, ValueError):
@@ -39,7 +35,7 @@ def _check_common(n_max, num_classes, ratio):
             "`ratio` is the imbalance ratio n_max / n_min and must be a finite "
             f"number >= 1 (1 means balanced). Received: ratio={ratio!r}"
         )
-    return int(n_max), int(num_classes), ratio
+    return n_max, num_classes, ratio
 
 
 def validate_minority_fraction(minority_fraction):

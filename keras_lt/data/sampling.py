@@ -22,10 +22,8 @@ from keras_lt.data.imbalance import check_labels
 
 
 def _rng(seed, epoch):
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer. Received: {seed!r}")
-    if isinstance(epoch, bool) or int(epoch) != epoch or epoch < 0:
-        raise ValueError(f"`epoch` must be a non-negative integer. Received: {epoch!r}")
+    seed = whole_number(seed, "seed")
+    epoch = whole_number(epoch, "epoch")
     return np.random.default_rng([int(seed), int(epoch)])
 
 

@@ -260,8 +260,7 @@ def make_tf_dataset(
 
     if augment not in AUGMENTATIONS:
         raise ValueError(f"`augment` must be one of {list(AUGMENTATIONS)}. Received: {augment!r}")
-    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size!r}")
+    batch_size = whole_number(batch_size, "batch_size", minimum=1)
     if balanced and not training:
         raise ValueError("`balanced=True` is for training datasets only.")
     autotune = tf.data.AUTOTUNE

@@ -17,6 +17,7 @@ keeps a non-zero count for the losses.
 
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.data.imbalance import check_labels
 
 
@@ -42,8 +43,7 @@ def balanced_validation_split(labels, per_class=3, seed=0, small_classes="raise"
         ([3, 3, 3], [7, 3, 1])
     """
     labels = check_labels(labels)
-    if isinstance(per_class, bool) or int(per_class) != per_class or per_class < 1:
-        raise ValueError(f"`per_class` must be a positive integer. Received: {per_class!r}")
+    per_class = whole_number(per_class, "per_class", minimum=1)
     per_class = int(per_class)
     if small_classes not in ("raise", "train_only"):
         raise ValueError(

@@ -87,8 +87,7 @@ def top_k_accuracy(y_true, scores, k=5):
         >>> top_k_accuracy([0, 1], [[.1, .9, 0], [.5, .3, .2]], k=2)
         1.0
     """
-    if int(k) != k or k < 1:
-        raise ValueError(f"`k` must be a positive integer, got {k}.")
+    k = whole_number(k, "k", minimum=1)
     ranks = true_class_rank(y_true, scores)
     if ranks.size == 0:
         return float("nan")

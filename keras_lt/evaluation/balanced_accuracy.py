@@ -19,6 +19,7 @@ import numpy as np
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.checks import whole_number
 from keras_lt.evaluation.shot_groups import SHOT_GROUPS, shot_groups
 from keras_lt.losses.class_weights import validate_class_counts
 from keras_lt.losses.long_tail_loss import prepare_labels
@@ -58,9 +59,7 @@ class BalancedAccuracy(keras.metrics.Metric):
 
     def __init__(self, num_classes, name="balanced_accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if int(num_classes) != num_classes or num_classes < 1:
-            raise ValueError(f"`num_classes` must be a positive integer, got {num_classes}.")
-        self.num_classes = int(num_classes)
+        self.num_classes = whole_number(num_classes, "num_classes", minimum=1)
         self._class_mask = np.ones(self.num_classes, dtype=np.float32)
         self.correct = self.add_variable(
             shape=(self.num_classes,), initializer="zeros", name="correct"

@@ -16,6 +16,7 @@ features, which is what CDT compensates for.
 
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.data.imbalance import check_labels
 
 # Bound on the random keys / gathered features held at once (elements).
@@ -120,12 +121,11 @@ def feature_deviation(
             f"Train features have {train_f.shape[1]} dimensions, test features "
             f"{test_f.shape[1]}."
         )
-    if int(rounds) != rounds or rounds < 1:
-        raise ValueError(f"`rounds` must be a positive integer, got {rounds}.")
-    rounds = int(rounds)
+    rounds = whole_number(rounds, "rounds", minimum=1)
     if num_classes is None:
         num_classes = int(max(train_y.max(initial=-1), test_y.max(initial=-1))) + 1
-    num_classes = int(num_classes)
+    else:
+        num_classes = whole_number(num_classes, "num_classes", minimum=1)
     for y, name in ((train_y, "train_labels"), (test_y, "test_labels")):
         if y.size and y.max() >= num_classes:
             raise ValueError(f"`{name}` holds class {int(y.max())} >= num_classes={num_classes}.")
@@ -139,9 +139,7 @@ def feature_deviation(
     if subsample_size is None:
         k = int(present.min())
     else:
-        k = int(subsample_size)
-        if k != subsample_size or k < 1:
-            raise ValueError(f"`subsample_size` must be a positive integer, got {subsample_size}.")
+        k = whole_number(subsample_size, "subsample_size", minimum=1)
         if k > present.min():
             raise ValueError(
                 f"`subsample_size`={k} exceeds the smallest training class "

@@ -15,6 +15,7 @@ need other thresholds: with at most 180 samples per class (the 8x8 digits demo)
 
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.losses.class_weights import validate_class_counts
 
 SHOT_GROUPS = ("many", "medium", "few")
@@ -22,10 +23,8 @@ SHOT_GROUPS = ("many", "medium", "few")
 
 def validate_shot_thresholds(many, few):
     """Returns (many, few) as ints, or raises ValueError."""
-    if int(many) != many or int(few) != few:
-        raise ValueError(f"Shot thresholds must be integers, got many={many}, few={few}.")
-    many, few = int(many), int(few)
-    if few < 0 or many < few:
+    many, few = whole_number(many, "many"), whole_number(few, "few")
+    if many < few:
         raise ValueError(
             f"Shot thresholds need 0 <= few <= many, got many={many}, few={few}."
         )

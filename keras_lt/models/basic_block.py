@@ -22,6 +22,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.checks import whole_number
 from keras_lt.models.fused_batch_normalization import FusedBatchNormalization
 
 SHORTCUTS = ("A", "B")
@@ -108,8 +109,7 @@ class BasicBlock(keras.layers.Layer):
 
     def __init__(self, filters, strides=1, shortcut="A", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or int(filters) != filters or filters < 1:
-            raise ValueError(f"`filters` must be a positive integer, got {filters!r}.")
+        filters = whole_number(filters, "filters", minimum=1)
         if strides not in (1, 2):
             raise ValueError(f"`strides` must be 1 or 2, got {strides!r}.")
         if shortcut not in SHORTCUTS:

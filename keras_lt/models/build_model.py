@@ -4,6 +4,7 @@ import re
 
 import keras
 
+from keras_lt.checks import whole_number
 from keras_lt.models.cifar_resnet import cifar_resnet, is_cifar_resnet_depth
 from keras_lt.models.classification_head import classification_head
 from keras_lt.models.feature_weakening import MajorFeatureWeakening
@@ -81,8 +82,7 @@ def build_model(
         >>> model = build_model("resnet32", 10, feature_weakening=dict(
         ...     class_counts=counts, alpha=2.0, scale=2.0, after="stage1"), seed=0)
     """
-    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
+    num_classes = whole_number(num_classes, "num_classes", minimum=1)
     if head not in HEADS:
         raise ValueError(f"`head` must be one of {list(HEADS)}, got {head!r}.")
     if head == "prior_bias":

@@ -4,6 +4,7 @@ import math
 
 import keras
 
+from keras_lt.checks import whole_number
 from keras_lt.models.normalized_dense import NormalizedDense
 
 HEAD_KINDS = ("dense", "cosine")
@@ -49,8 +50,7 @@ def classification_head(
     Returns:
         a `keras.layers.Dense` or `NormalizedDense` layer.
     """
-    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
+    num_classes = whole_number(num_classes, "num_classes", minimum=1)
     if kind not in HEAD_KINDS:
         raise ValueError(f"`kind` must be one of {list(HEAD_KINDS)}, got {kind!r}.")
     num_classes = int(num_classes)

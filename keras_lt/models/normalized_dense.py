@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.checks import whole_number
 
 
 @keras_lt_export("UnitColumnUniform")
@@ -66,8 +67,7 @@ class NormalizedDense(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or int(units) != units or int(units) < 1:
-            raise ValueError(f"`units` must be a positive integer, got {units!r}.")
+        units = whole_number(units, "units", minimum=1)
         epsilon = float(epsilon)
         if not epsilon > 0.0:
             raise ValueError(f"`epsilon` must be > 0, got {epsilon}.")

@@ -30,6 +30,8 @@ import json
 import os
 from typing import Optional
 
+from keras_lt.checks import whole_number
+
 # "exp" (long-tailed) and "step" are keras_lt.data's artificial imbalance
 # types; "natural" is data used as it comes (iNaturalist).
 IMBALANCE_TYPES = ("exp", "step", "natural")
@@ -358,10 +360,10 @@ class TrainConfig:
             raise ValueError(
                 f"`minority_fraction` must lie in (0, 1), got {self.minority_fraction}."
             )
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and (int(value) != value or value < 1):
-                raise ValueError(f"`{name}` must be a positive integer, got {value}.")
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("drw_epoch", 0),
+                              ("phase_epoch", 0)):
+            if getattr(self, name) is not None:
+                whole_number(getattr(self, name), name, minimum=minimum)
         blocks = backbone_blocks(self.backbone or d.backbone)  # an unknown name raises
         if self.mfw_layer is not None:
             backbone = self.backbone or d.backbone
@@ -388,17 +390,16 @@ class TrainConfig:
             ("lr", lambda v: v > 0, "> 0"),
             ("weight_decay", lambda v: v >= 0, ">= 0"),
             ("momentum", lambda v: 0 <= v < 1, "in [0, 1)"),
-            ("warmup_epochs", lambda v: int(v) == v and v >= 0, "a non-negative integer"),
         ):
             value = getattr(self, name)
             if value is not None and not ok(value):
                 raise ValueError(f"`{name}` must be {rule}, got {value}.")
+        if self.warmup_epochs is not None:
+            whole_number(self.warmup_epochs, "warmup_epochs")
         if self.lr_factors is not None and not all(f > 0 for f in self.lr_factors):
             raise ValueError(f"`lr_factors` must all be > 0, got {self.lr_factors}.")
-        milestones = list(self.milestones or [])
-        if any(int(m) != m or m < 0 for m in milestones) or any(
-            b <= a for a, b in zip(milestones, milestones[1:])
-        ):
+        milestones = [whole_number(m, "milestones") for m in self.milestones or []]
+        if any(b <= a for a, b in zip(milestones, milestones[1:])):
             raise ValueError(
                 f"`milestones` must be increasing non-negative epochs, got {milestones}."
             )

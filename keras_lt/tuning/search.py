@@ -46,6 +46,7 @@ import types
 
 import numpy as np
 
+from keras_lt.checks import whole_number
 from keras_lt.tuning import distributed
 from keras_lt.tuning.base_hypermodel import OBJECTIVE, kt, search_objective
 from keras_lt.tuning.search_data import load_search_data
@@ -127,8 +128,7 @@ def make_tuner(hypermodel, tuner="random", max_trials=10, directory="tuning",
     """A KerasTuner tuner over `hypermodel`, maximising `val_balanced_accuracy`."""
     if tuner not in TUNERS:
         raise ValueError(f"Unknown tuner {tuner!r}; use one of {TUNERS}.")
-    if isinstance(max_trials, bool) or int(max_trials) != max_trials or max_trials < 1:
-        raise ValueError(f"`max_trials` must be a positive integer, got {max_trials!r}.")
+    max_trials = whole_number(max_trials, "max_trials", minimum=1)
     cls = {"random": RandomSearch, "grid": GridSearch, "bayesian": BayesianOptimization}[tuner]
     return cls(
         hypermodel,

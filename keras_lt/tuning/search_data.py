@@ -22,6 +22,8 @@ import dataclasses
 
 import numpy as np
 
+from keras_lt.checks import whole_number
+
 # K of the CDT supplement B.6: 3 on CIFAR, 10 on iNaturalist; the other data
 # sets follow CIFAR.
 DEFAULT_VAL_PER_CLASS = {"inaturalist2018": 10}
@@ -87,8 +89,7 @@ def load_search_data(config, val_per_class=None, small_classes="train_only"):
 
     config = config.resolve()
     k = default_val_per_class(config.dataset) if val_per_class is None else val_per_class
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ValueError(f"`val_per_class` must be a positive integer, got {val_per_class!r}.")
+    k = whole_number(k, "val_per_class", minimum=1)
     k = int(k)
     data = load_data(config, with_test=False, validation_per_class=k,
                      validation_small_classes=small_classes)
