@@ -17,16 +17,25 @@ HEADS = ("dense", "cosine", "prior_bias")
 DEFAULT_INPUT_SHAPES = {"resnet18": (64, 64, 3), "resnet50": (224, 224, 3)}
 
 
-def build_backbone(name, input_shape=None):
-    """A backbone by name: "resnet<6n+2>" (CIFAR: 20, 32, 44, 56, 110, ...),
-    "resnet18" (64x64) or "resnet50" (224x224, keras.applications)."""
+# The names `backbone_depth` knows, for error messages.
+BACKBONE_NAMES = ("'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110' "
+                  "(CIFAR: any depth 6n + 2), 'resnet18' or 'resnet50'")
+
+
+def backbone_depth(name):
+    """The depth of a backbone name `build_backbone` builds ("resnet32" -> 32),
+    or a ValueError that lists the names."""
     match = re.fullmatch(r"resnet(\d+)", str(name))
     depth = int(match.group(1)) if match else None
     if depth not in (18, 50) and not is_cifar_resnet_depth(depth):
-        raise ValueError(
-            f"Unknown backbone {name!r}: use 'resnet20', 'resnet32', 'resnet44', "
-            "'resnet56', 'resnet110' (CIFAR: any depth 6n + 2), 'resnet18' or 'resnet50'."
-        )
+        raise ValueError(f"Unknown backbone {name!r}: use {BACKBONE_NAMES}.")
+    return depth
+
+
+def build_backbone(name, input_shape=None):
+    """A backbone by name: "resnet<6n+2>" (CIFAR: 20, 32, 44, 56, 110, ...),
+    "resnet18" (64x64) or "resnet50" (224x224, keras.applications)."""
+    depth = backbone_depth(name)
     shape = tuple(input_shape) if input_shape is not None else None
     if depth == 18:
         return resnet18(shape or DEFAULT_INPUT_SHAPES["resnet18"])

@@ -182,22 +182,19 @@ def backbone_blocks(backbone):
         resnet20/32/44/56/110 (CIFAR)   stem, stage1, stage2, stage3
         resnet18, resnet50              stem, stage1, stage2, stage3, stage4
     """
-    import re
-
-    from keras_lt.models.cifar_resnet import is_cifar_resnet_depth
+    from keras_lt.models.build_model import BACKBONE_NAMES, backbone_depth
 
     if backbone == "small_cnn":
         return ("stem", "stage1", "stage2")
-    match = re.fullmatch(r"resnet(\d+)", str(backbone))
-    if match and int(match.group(1)) in (18, 50):
+    try:
+        depth = backbone_depth(backbone)
+    except ValueError:
+        raise ValueError(
+            f"Unknown backbone {backbone!r}: use 'small_cnn', {BACKBONE_NAMES}."
+        ) from None
+    if depth in (18, 50):
         return ("stem", "stage1", "stage2", "stage3", "stage4")
-    if match and is_cifar_resnet_depth(int(match.group(1))):
-        return ("stem", "stage1", "stage2", "stage3")
-    raise ValueError(
-        f"Unknown backbone {backbone!r}: use 'small_cnn', 'resnet20', 'resnet32', "
-        "'resnet44', 'resnet56', 'resnet110' (CIFAR: any depth 6n + 2), 'resnet18' or "
-        "'resnet50'."
-    )
+    return ("stem", "stage1", "stage2", "stage3")
 
 
 def inside_run(epoch, epochs):
