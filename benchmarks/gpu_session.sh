@@ -177,7 +177,12 @@ keras_recipe() {
     # Stopped before the end: its checkpoint comes back, for .gpu/resume/ next time.
     [ -f "$WORK/$name/report.json" ] || cp -r "$WORK/$name/checkpoint" "$RES/$name/" 2>/dev/null
     sharing=1
-    [ "$phase" = 2 ] && sharing=$(cat "$SHARING_FILE" 2>/dev/null || echo "?")
+    if [ "$phase" = 2 ]; then
+        # The count is written once every job is launched: on a loaded machine a
+        # short run can end before that (it then read "?").
+        for _ in $(seq 60); do [ -f "$SHARING_FILE" ] && break; sleep 1; done
+        sharing=$(cat "$SHARING_FILE" 2>/dev/null || echo "?")
+    fi
     python3 - "$RES/$name/reproduce.json" "$imb" "$method" "$started" "$rc" \
         "$EPOCHS" "$SEED" "$DEVICE_KIND" "$resumed_at" "$sharing" <<'PY'
 import datetime, json, socket, sys
@@ -251,6 +256,7 @@ room=$(( $(left) - 35 ))
 capacity=$(( room * ${SHARE_PERCENT:-250} / 100 ))
 used=0
 n=0
+rm -f "$SHARING_FILE"
 for job in $JOBS; do
     imb=${job%%:*}
     method=${job#*:}

@@ -45,13 +45,16 @@ def test_between_keeps_only_unfinished_runs(tmp_path):
 
 
 FAKE_PYTHON = """#!/usr/bin/env bash
-# The recipe is faked (no training): its run folder gets a config and a report.
+# The recipe is faked (no training): its run folder gets a config and a report
+# at once, while reading a checkpoint's epoch takes 2 s, so that each run ends
+# before the next one is launched (a loaded machine's order of events).
+case $2 in */checkpoint.npz) sleep 2 ;; esac
 if [ "$1" = recipes/cifar10_lt.py ]; then
     while [ $# -gt 0 ]; do
         case $1 in --output-dir) out=$2 ;; --run-name) name=$2 ;; esac
         shift
     done
-    mkdir -p "$out/$name" && sleep 1
+    mkdir -p "$out/$name"
     echo '{}' > "$out/$name/config.json"
     echo '{"top1": 0.5, "run": {"train_seconds": 1.0}}' > "$out/$name/report.json"
     exit 0
