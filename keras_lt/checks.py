@@ -1,5 +1,7 @@
 """Argument checks shared across keras_lt (numpy only: no backend import)."""
 
+import operator
+
 
 def whole_number(value, name, minimum=0):
     """`value` as an int >= `minimum`, or a ValueError that names the argument.
@@ -10,10 +12,15 @@ def whole_number(value, name, minimum=0):
     number = None
     if not isinstance(value, (bool, str, bytes)):
         try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = None
-    if number is None or not number.is_integer() or number < minimum:
+            number = operator.index(value)  # ints exactly, however large
+        except TypeError:
+            try:
+                number = float(value)
+            except (TypeError, ValueError, OverflowError):
+                number = None
+    if isinstance(number, float) and not number.is_integer():
+        number = None
+    if number is None or number < minimum:
         kind = {0: "a non-negative integer", 1: "a positive integer"}.get(
             minimum, f"an integer >= {minimum}")
         raise ValueError(f"`{name}` must be {kind}, got {value!r}.")

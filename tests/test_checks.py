@@ -6,13 +6,18 @@ import pytest
 from keras_lt.checks import whole_number
 
 
-@pytest.mark.parametrize("value, expected", [(3, 3), (np.int64(3), 3), (3.0, 3), (0, 0)])
+@pytest.mark.parametrize("value, expected", [
+    (3, 3), (np.int64(3), 3), (3.0, 3), (0, 0),
+    # Exactly, where a float would round: 2**60 + 1 used to come back as 2**60.
+    (2**60 + 1, 2**60 + 1), (np.uint64(2**64 - 1), 2**64 - 1), (10**400, 10**400),
+])
 def test_whole_numbers_pass(value, expected):
     result = whole_number(value, "n")
     assert result == expected and type(result) is int
 
 
-@pytest.mark.parametrize("value", [2.5, "3", True, None, float("nan"), float("inf"), -1, [3]])
+@pytest.mark.parametrize("value", [2.5, "3", True, None, float("nan"), float("inf"), -1, [3],
+                                   -10**400])
 def test_everything_else_is_refused_by_name(value):
     with pytest.raises(ValueError, match="`n` must be a non-negative integer"):
         whole_number(value, "n")
@@ -65,6 +70,7 @@ def _public_counts():
         ("many", lambda v: shot_groups([5, 1], many=v, few=0)),
         ("start_epoch", lambda v: keras_lt.callbacks.DeferredReweighting([5, 1], start_epoch=v)),
         ("start_epoch", lambda v: keras_lt.callbacks.PhaseSwitch("gamma", 0.5, start_epoch=v)),
+        ("schedule epoch", lambda v: keras_lt.callbacks.PhaseSwitch(schedule={v: {"gamma": 0.5}})),
         ("filters", lambda v: BasicBlock(v)),
         ("units", lambda v: NormalizedDense(v)),
         ("num_classes", lambda v: classification_head(v)),
@@ -94,3 +100,14 @@ def test_every_count_in_the_package_is_refused_by_name(case, value):
     name, call = _public_counts()[case]
     with pytest.raises(ValueError, match=f"`{name}` must be a"):
         call(value)
+
+
+def test_a_resolved_config_holds_ints_where_a_json_file_had_whole_floats():
+    # seed 5.0 used to pass validation and fail in keras.utils.set_random_seed.
+    from keras_lt.training.config import TrainConfig
+
+    c = TrainConfig(dataset="cifar10", method="ldam-drw", epochs=200.0, seed=5.0,
+                    drw_epoch=150.0, batch_size=128.0, warmup_epochs=5.0).resolve()
+    for name, value in dict(epochs=200, seed=5, drw_epoch=150, batch_size=128,
+                            warmup_epochs=5).items():
+        assert getattr(c, name) == value and type(getattr(c, name)) is int, name

@@ -430,6 +430,10 @@ class TrainConfig:
         self.validate()
         d = dataset_defaults(self.dataset, self.method)
         c = dataclasses.replace(self)
+        # Whole numbers by validate(); a JSON config may hold them as 5.0.
+        for name in ("epochs", "batch_size", "seed", "drw_epoch", "phase_epoch", "warmup_epochs"):
+            if getattr(c, name) is not None:
+                setattr(c, name, int(getattr(c, name)))
         epochs = int(c.epochs or d.epochs)
         c.epochs = epochs
         if c.imbalance is None:

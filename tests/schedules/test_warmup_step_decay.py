@@ -139,7 +139,8 @@ def test_scale_milestones():
         ({"steps_per_epoch": 5, "base_learning_rate": float("inf")}, "finite"),
         ({"steps_per_epoch": 5, "factors": (float("inf"), 0.1)}, "finite"),
         ({"steps_per_epoch": 5, "milestones": 160, "factors": 0.1}, "sequence"),
-        # Accepted before: a numeric string or a boolean as a count of steps or epochs.
+        # Accepted before: a numeric string as a count of steps or epochs (a boolean was
+        # refused before too).
         ({"steps_per_epoch": "5"}, "`steps_per_epoch` must be a positive integer"),
         ({"steps_per_epoch": True}, "`steps_per_epoch` must be a positive integer"),
         ({"steps_per_epoch": 5, "warmup_epochs": "5"}, "`warmup_epochs` must be a non-negative integer"),
