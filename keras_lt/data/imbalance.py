@@ -24,18 +24,8 @@ IMBALANCE_TYPES = ("exp", "step")
 
 
 def _check_common(n_max, num_classes, ratio):
-    n_max = whole_number(n_max, "n_max", minimum=1)
-    num_classes = whole_number(num_classes, "num_classes", minimum=1)
-    try:
-        ratio = float(ratio)
-    except (TypeError, ValueError):
-        raise ValueError(f"`ratio` must be a number >= 1. Received: ratio={ratio!r}") from None
-    if not np.isfinite(ratio) or ratio < 1:
-        raise ValueError(
-            "`ratio` is the imbalance ratio n_max / n_min and must be a finite "
-            f"number >= 1 (1 means balanced). Received: ratio={ratio!r}"
-        )
-    return n_max, num_classes, ratio
+    return (whole_number(n_max, "n_max", minimum=1),
+            whole_number(num_classes, "num_classes", minimum=1), validate_ratio(ratio))
 
 
 def validate_minority_fraction(minority_fraction):
@@ -54,7 +44,16 @@ def validate_minority_fraction(minority_fraction):
 
 def validate_ratio(ratio):
     """The imbalance ratio n_max / n_min as a float: finite and >= 1."""
-    return _check_common(1, 1, ratio)[2]
+    try:
+        ratio = float(ratio)
+    except (TypeError, ValueError):
+        raise ValueError(f"`ratio` must be a number >= 1. Received: ratio={ratio!r}") from None
+    if not np.isfinite(ratio) or ratio < 1:
+        raise ValueError(
+            "`ratio` is the imbalance ratio n_max / n_min and must be a finite "
+            f"number >= 1 (1 means balanced). Received: ratio={ratio!r}"
+        )
+    return ratio
 
 
 def _check_min(counts, n_max, ratio):

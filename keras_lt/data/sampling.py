@@ -24,7 +24,7 @@ from keras_lt.data.imbalance import check_labels
 def _rng(seed, epoch):
     seed = whole_number(seed, "seed")
     epoch = whole_number(epoch, "epoch")
-    return np.random.default_rng([int(seed), int(epoch)])
+    return np.random.default_rng([seed, epoch])
 
 
 def class_balanced_indices(labels, num_samples, rng):

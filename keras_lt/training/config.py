@@ -197,6 +197,13 @@ def backbone_blocks(backbone):
     return ("stem", "stage1", "stage2", "stage3")
 
 
+def last_switch_epoch(epochs):
+    """The latest epoch a switch may name in an `epochs`-epoch run: `epochs - 1`
+    (epochs count from 0). A one-epoch run keeps 1: its switch never fires, and
+    the callback says so."""
+    return epochs - 1 if epochs > 1 else epochs
+
+
 def inside_run(epoch, epochs):
     """A scaled switch epoch, moved back onto the last epoch (`epochs - 1`) when
     rounding put it at or after the end.
@@ -406,7 +413,7 @@ class TrainConfig:
         # (a one-epoch run's scaled switch stays at 1: `inside_run`). Explicit
         # epochs are not scaled with `epochs` (the defaults are).
         def late_epoch(epoch):
-            return epoch >= self.epochs and not epoch == self.epochs == 1
+            return epoch > last_switch_epoch(self.epochs)
 
         late = [f"{name} {getattr(self, name)}" for name in ("drw_epoch", "phase_epoch")
                 if getattr(self, name) is not None and late_epoch(getattr(self, name))]

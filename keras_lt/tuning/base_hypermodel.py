@@ -297,11 +297,12 @@ class LongTailHyperModel(kt.HyperModel):
 
     def check_space(self, space):
         """Extra validation of the space (subclasses); raise ValueError."""
+        from keras_lt.training.config import last_switch_epoch
+
         epochs = self.config.epochs
+        last = last_switch_epoch(epochs)
         for key in ("drw_epoch", "phase_epoch"):
             for v in space.get(key, ()):
-                # 0-based: epoch `epochs` never starts (a one-epoch run may keep 1).
-                last = epochs - 1 if epochs > 1 else epochs
                 if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= last:
                     raise ValueError(f"`{key}` values must be epochs in [0, {last}] of a "
                                      f"{epochs}-epoch run, got {v!r}.")
