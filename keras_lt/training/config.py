@@ -35,6 +35,9 @@ from keras_lt.checks import whole_number
 # "exp" (long-tailed) and "step" are keras_lt.data's artificial imbalance
 # types; "natural" is data used as it comes (iNaturalist).
 IMBALANCE_TYPES = ("exp", "step", "natural")
+# TrainConfig's whole-number settings and their least value.
+WHOLE_NUMBER_SETTINGS = (("epochs", 1), ("batch_size", 1), ("seed", 0), ("drw_epoch", 0),
+                         ("phase_epoch", 0), ("warmup_epochs", 0))
 STRATEGIES = ("none", "mirrored", "multiworker")
 
 
@@ -364,8 +367,7 @@ class TrainConfig:
             raise ValueError(
                 f"`minority_fraction` must lie in (0, 1), got {self.minority_fraction}."
             )
-        for name, minimum in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("drw_epoch", 0),
-                              ("phase_epoch", 0)):
+        for name, minimum in WHOLE_NUMBER_SETTINGS:
             if getattr(self, name) is not None:
                 whole_number(getattr(self, name), name, minimum=minimum)
         blocks = backbone_blocks(self.backbone or d.backbone)  # an unknown name raises
@@ -398,8 +400,6 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not ok(value):
                 raise ValueError(f"`{name}` must be {rule}, got {value}.")
-        if self.warmup_epochs is not None:
-            whole_number(self.warmup_epochs, "warmup_epochs")
         if self.lr_factors is not None and not all(f > 0 for f in self.lr_factors):
             raise ValueError(f"`lr_factors` must all be > 0, got {self.lr_factors}.")
         milestones = [whole_number(m, "milestones") for m in self.milestones or []]
@@ -438,7 +438,7 @@ class TrainConfig:
         d = dataset_defaults(self.dataset, self.method)
         c = dataclasses.replace(self)
         # Whole numbers by validate(); a JSON config may hold them as 5.0.
-        for name in ("epochs", "batch_size", "seed", "drw_epoch", "phase_epoch", "warmup_epochs"):
+        for name, _ in WHOLE_NUMBER_SETTINGS:
             if getattr(c, name) is not None:
                 setattr(c, name, int(getattr(c, name)))
         epochs = int(c.epochs or d.epochs)
