@@ -132,10 +132,6 @@ def resolve_class_weights(class_weights, num_classes=None):
     return weights, weights.size
 
 
-def validate_num_classes(num_classes, name="num_classes"):
-    return whole_number(num_classes, name, minimum=1)
-
-
 def validate_choice(value, choices, name):
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}.")
@@ -297,8 +293,8 @@ class LongTailLoss(keras.losses.Loss):
         )
         if class_counts is not None:
             self.class_counts = validate_class_counts(class_counts)
-            if num_classes is not None and validate_num_classes(num_classes) != (
-                self.class_counts.size
+            if num_classes is not None and (
+                whole_number(num_classes, "num_classes", minimum=1) != self.class_counts.size
             ):
                 raise ValueError(
                     f"`num_classes`={num_classes} differs from the "
@@ -308,7 +304,7 @@ class LongTailLoss(keras.losses.Loss):
         else:
             self.class_counts = None
             self.num_classes = (
-                None if num_classes is None else validate_num_classes(num_classes)
+                None if num_classes is None else whole_number(num_classes, "num_classes", minimum=1)
             )
         self._state_variable_names = []
 
