@@ -15,6 +15,7 @@ kernel, shape [D, C]).
 import keras
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.models.output_activation import output_activation
 
 
 def find_head(model, head=None):
@@ -36,7 +37,7 @@ def find_head(model, head=None):
             "unit class vectors already, so tau-normalisation would change nothing; "
             "use the class-size rule (class_size_calibrated_model) instead."
         )
-    if getattr(head.activation, "__name__", "linear") != "linear":
+    if output_activation(head) != "linear":
         raise ValueError(
             f"The head '{head.name}' has activation {head.activation!r}: the "
             "calibrations need the raw logits (a linear head)."
@@ -50,20 +51,16 @@ def check_raw_logits(model):
     """Raises ValueError when `model` visibly ends in a softmax or another activation.
 
     The calibrations rescale logits; probabilities rescaled per class are not
-    the paper's rule. Checks `model.head` (else the last layer): a Dense with a
-    non-linear activation, or an Activation / Softmax layer.
+    the paper's rule. Checks `model.head` (else the last layer) with
+    `output_activation`: a Dense with a non-linear activation, an Activation or
+    Softmax layer, or a Sequential that ends in one.
     """
     last = getattr(model, "head", None)
     if not isinstance(last, keras.layers.Layer):
         layers = getattr(model, "layers", None) or []
         last = layers[-1] if layers else None
-    if isinstance(last, (keras.layers.Softmax, keras.layers.Activation)):
-        name = getattr(getattr(last, "activation", None), "__name__", "softmax")
-    elif isinstance(last, keras.layers.Dense):
-        name = getattr(last.activation, "__name__", "linear")
-    else:
-        return
-    if name != "linear":
+    name = output_activation(last)
+    if name not in (None, "linear"):
         raise ValueError(
             f"The model ends in a {name} ('{last.name}'): the calibrations need the raw "
             "logits. Calibrate the model without its final activation."

@@ -14,7 +14,10 @@ It holds what the long-tail losses share:
 * the input checks and casts (`_prepare`): integer labels of shape `[B]` or
   `[B, 1]`, logits of shape `[B, C]` computed in float32 whatever their dtype
   (float16 and bfloat16 logits are up-cast, never the reverse), the class
-  dimension checked against the counts, labels checked to lie in `[0, C)`.
+  dimension checked against the counts, labels checked to lie in `[0, C)`;
+* a warning, once per loss, when `y_pred` comes from a softmax or sigmoid:
+  every keras_lt loss takes logits. Keras tags such outputs on TensorFlow and
+  PyTorch, not on JAX, where `LongTailModel.compile` still checks its head.
 
 Label range checks, by execution mode:
 
@@ -32,6 +35,8 @@ Labels are not converted to the loss dtype (Keras's `Loss.__call__` converts
 them to float): they stay integers, so class ids are exact for any number of
 classes, whatever `dtype` is.
 """
+
+import warnings
 
 import numpy as np
 
@@ -241,6 +246,40 @@ def prepare_labels(y_true, num_classes, batch_size=None, name="y_true"):
 
 
 # -----------------------------------------------------------------------------
+# Probabilities passed where logits are expected.
+# -----------------------------------------------------------------------------
+
+
+def produced_by_activation(y_pred):
+    """True when Keras tagged `y_pred` as a softmax or sigmoid output.
+
+    `keras.activations.softmax` and `sigmoid` keep their input on the output
+    as `_keras_logits` where the tensor type allows it (TensorFlow and
+    PyTorch tensors; not JAX arrays), the tag Keras's own cross-entropy reads.
+    """
+    return getattr(y_pred, "_keras_logits", None) is not None
+
+
+def warn_not_logits(loss, source, stacklevel=2):
+    """Warns, once per loss, that `loss` is given probabilities instead of logits.
+
+    `source` says where the probabilities come from ("`y_pred`", "the head").
+    """
+    if getattr(loss, "_warned_not_logits", False):
+        return
+    loss._warned_not_logits = True
+    warnings.warn(
+        f"{type(loss).__name__} takes logits, but {source} comes from a "
+        "softmax or sigmoid activation: the loss would treat probabilities as "
+        "logits and the rare classes would train poorly. Give the last layer "
+        "no activation (e.g. `Dense(num_classes)`) and apply "
+        "`keras.ops.softmax` to the model's outputs where you need "
+        "probabilities.",
+        stacklevel=stacklevel + 1,
+    )
+
+
+# -----------------------------------------------------------------------------
 # The base class.
 # -----------------------------------------------------------------------------
 
@@ -350,6 +389,9 @@ class LongTailLoss(keras.losses.Loss):
         in_mask = None
         if not isinstance(y_pred, dict):
             in_mask = _get_keras_mask(y_pred)
+        logits = y_pred.get("logits") if isinstance(y_pred, dict) else y_pred
+        if produced_by_activation(logits):
+            warn_not_logits(self, "`y_pred`")
         with keras.name_scope(self.name):
             y_true = ops.convert_to_tensor(y_true)
             y_pred = keras.tree.map_structure(ops.convert_to_tensor, y_pred)

@@ -49,8 +49,11 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.losses.long_tail_loss import LongTailLoss
+from keras_lt.losses.long_tail_loss import warn_not_logits
 from keras_lt.models.backend_steps import backend_steps
 from keras_lt.models.feature_weakening import MajorFeatureWeakening
+from keras_lt.models.output_activation import output_activation
 
 _LOSS_STATE_PREFIX = "loss_state_"
 
@@ -383,7 +386,10 @@ class LongTailModel(backend_steps(), keras.Model):
         self.__dict__["_lt_pending_loss_state"] = None if values is None else tuple(values)
 
     def compile(self, *args, **kwargs):
-        """`keras.Model.compile`, then the loss state loaded before compiling.
+        """`keras.Model.compile`, then a check of the head and any loss state loaded earlier.
+
+        A keras_lt loss takes logits: a head ending in a softmax or sigmoid
+        (`output_activation`) gets a warning, on every backend.
 
         A model loaded with `compile=False` (or given `load_weights` before
         `compile`) holds the saved loss state until it is compiled; it goes
@@ -391,6 +397,10 @@ class LongTailModel(backend_steps(), keras.Model):
         number and shapes), with a warning otherwise.
         """
         super().compile(*args, **kwargs)
+        if output_activation(self.head) in ("softmax", "sigmoid"):
+            for loss in keras.tree.flatten(getattr(self, "loss", None)):
+                if isinstance(loss, LongTailLoss):
+                    warn_not_logits(loss, "the head's output", stacklevel=2)
         pending = self._pending_loss_state
         if pending is not None and getattr(self, "loss", None) is not None:
             self._pending_loss_state = None

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import keras
 import numpy as np
@@ -106,6 +107,47 @@ def test_compiled_model_trains():
     history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+# -- probabilities where logits are expected -----------------------------------
+
+
+def not_logits_warnings(record):
+    return [w for w in record if "takes logits" in str(w.message)]
+
+
+def test_softmax_output_warns_once_and_logits_do_not(case):
+    factory, needs_features = case
+    labels, logits, features = batch()
+    loss = factory()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        loss(labels, y_pred_for(needs_features, tf.constant(logits), features))
+    assert not_logits_warnings(record) == []
+
+    probabilities = keras.activations.softmax(tf.constant(logits))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        loss(labels, y_pred_for(needs_features, probabilities, features))
+        loss(labels, y_pred_for(needs_features, probabilities, features))
+    found = not_logits_warnings(record)
+    assert len(found) == 1  # once per loss, not per call
+    assert type(loss).__name__ in str(found[0].message)
+
+
+def test_fit_on_a_softmax_layer_warns():
+    # The usual mistake: Dense(C, activation="softmax") before a logits loss.
+    # The warning comes from inside model.fit's traced step.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = rng.integers(0, C, size=32)
+    for activation, expected in (("softmax", 1), ("sigmoid", 1), (None, 0)):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(C, activation=activation)])
+        model.compile(optimizer="sgd", loss=L.LDAMLoss(COUNTS))
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        assert len(not_logits_warnings(record)) == expected, activation
 
 
 # -- state variables -----------------------------------------------------------

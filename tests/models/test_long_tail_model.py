@@ -9,6 +9,7 @@ import keras
 
 import keras_lt.losses as L
 from keras_lt.models import LongTailModel, MajorFeatureWeakening, build_model
+from keras_lt.models.output_activation import output_activation
 
 from .helpers import (
     COUNTS,
@@ -246,3 +247,56 @@ def test_mixed_precision_trains():
         assert model.head.kernel.dtype == "float32"
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+# -- a head that ends in an activation ------------------------------------------
+
+
+def test_output_activation_names_the_last_activation():
+    assert output_activation(keras.layers.Dense(4, activation="softmax")) == "softmax"
+    assert output_activation(keras.layers.Dense(4, activation="sigmoid")) == "sigmoid"
+    assert output_activation(keras.layers.Softmax()) == "softmax"
+    nested = keras.Sequential([keras.layers.Dense(4), keras.Sequential([keras.layers.Activation("softmax")])])
+    assert output_activation(nested) == "softmax"
+    assert output_activation(keras.layers.Dense(4)) == "linear"
+    assert output_activation(keras.layers.Dense(4, activation="relu")) == "relu"
+    # Softmax in the middle, a linear layer last: the output is logits.
+    assert output_activation(keras.Sequential([keras.layers.Softmax(), keras.layers.Dense(4)])) == "linear"
+    assert output_activation(keras.layers.Flatten()) is None  # no activation to see
+
+
+def compile_warnings(head, loss):
+    model = LongTailModel(dense_backbone(5), head)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.compile(optimizer="sgd", loss=loss)
+    return [str(w.message) for w in record if "takes logits" in str(w.message)]
+
+
+def test_compile_warns_when_a_keras_lt_loss_gets_a_softmax_head():
+    # Checked on the head layer at compile time, so on JAX too (no tensor tag).
+    found = compile_warnings(keras.layers.Dense(4, activation="softmax"), L.FocalLoss())
+    assert len(found) == 1 and "FocalLoss" in found[0] and "head" in found[0]
+    found = compile_warnings(
+        keras.Sequential([keras.layers.Dense(4), keras.layers.Softmax()]), L.LDAMLoss(COUNTS)
+    )
+    assert len(found) == 1 and "LDAMLoss" in found[0]
+    # Logits head, or a Keras loss that expects probabilities: no warning.
+    assert compile_warnings(keras.layers.Dense(4), L.LDAMLoss(COUNTS)) == []
+    assert compile_warnings(
+        keras.layers.Dense(4, activation="softmax"), keras.losses.SparseCategoricalCrossentropy()
+    ) == []
+
+
+def test_the_loss_does_not_warn_again_in_fit_after_compile_warned():
+    keras.utils.set_random_seed(0)
+    x, y = long_tailed_images()
+    model = LongTailModel(
+        keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(6)]),
+        keras.layers.Dense(4, activation="softmax"),
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.compile(optimizer="sgd", loss=L.LDAMLoss(COUNTS))
+        model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert len([w for w in record if "takes logits" in str(w.message)]) == 1
