@@ -52,8 +52,9 @@ def check_raw_logits(model):
 
     The calibrations rescale logits; probabilities rescaled per class are not
     the paper's rule. Checks `model.head` (else the last layer) with
-    `output_activation`: a Dense with a non-linear activation, an Activation or
-    Softmax layer, or a Sequential that ends in one.
+    `output_activation`: a Softmax layer, or any layer (Dense, Activation,
+    Conv, ...) whose `activation` is not linear, also at the end of a
+    Sequential head.
     """
     last = getattr(model, "head", None)
     if not isinstance(last, keras.layers.Layer):

@@ -253,9 +253,11 @@ def prepare_labels(y_true, num_classes, batch_size=None, name="y_true"):
 def produced_by_activation(y_pred):
     """True when Keras tagged `y_pred` as a softmax or sigmoid output.
 
-    `keras.activations.softmax` and `sigmoid` keep their input on the output
-    as `_keras_logits` where the tensor type allows it (TensorFlow and
-    PyTorch tensors; not JAX arrays), the tag Keras's own cross-entropy reads.
+    `keras.activations.softmax` and `sigmoid` (so Dense and Activation layers
+    with them, and on TensorFlow also `keras.ops.softmax` / `sigmoid`) keep
+    their input on the output as `_keras_logits` where the tensor type allows
+    it (TensorFlow and PyTorch tensors; not JAX arrays), the tag Keras's own
+    cross-entropy reads.
     """
     return getattr(y_pred, "_keras_logits", None) is not None
 

@@ -398,7 +398,7 @@ class LongTailModel(backend_steps(), keras.Model):
         """
         super().compile(*args, **kwargs)
         if output_activation(self.head) in ("softmax", "sigmoid"):
-            for loss in keras.tree.flatten(getattr(self, "loss", None)):
+            for loss in self._compiled_losses():
                 if isinstance(loss, LongTailLoss):
                     warn_not_logits(loss, "the head's output", stacklevel=2)
         pending = self._pending_loss_state

@@ -12,16 +12,28 @@ import keras
 def output_activation(layer):
     """The name of the activation ending `layer`'s output, or None if none is visible.
 
-    Looks through nested `keras.Sequential`s to the last layer: a
-    `keras.layers.Softmax` gives "softmax"; a layer with an `activation`
-    (Dense, Activation, Conv...) gives that function's name ("linear" for
-    none); any other layer gives None.
+    Looks through nested `keras.Sequential`s to the last layer. A
+    `keras.layers.Softmax` gives "softmax". A layer with an `activation`
+    attribute (Dense, Activation, Conv, ...) gives its name: "linear" when it
+    is None or `linear` (Keras then applies none), the string itself when it
+    is a string, the name of the layer's own activation when it is a layer
+    (`Dense(activation=keras.layers.Softmax())`), else the function's
+    `__name__`. Any other layer gives None.
     """
     while isinstance(layer, keras.Sequential) and layer.layers:
         layer = layer.layers[-1]
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
-    activation = getattr(layer, "activation", None)
-    if activation is None:
+    if not hasattr(layer, "activation"):
         return None
-    return getattr(activation, "__name__", type(activation).__name__)
+    activation = layer.activation
+    if activation is None:
+        return "linear"
+    if isinstance(activation, str):
+        return activation
+    if isinstance(activation, keras.layers.Layer):
+        return output_activation(activation)
+    name = getattr(activation, "__name__", None)
+    if name is None:  # e.g. functools.partial(keras.activations.softmax, axis=-1)
+        name = getattr(getattr(activation, "func", None), "__name__", None)
+    return name or type(activation).__name__

@@ -73,6 +73,17 @@ def test_call_checks_the_width_when_the_model_width_is_unknown():
         calibrated(data()[0])
 
 
+def test_a_long_tail_model_whose_head_ends_in_a_softmax_is_refused():
+    from keras_lt.models import LongTailModel
+
+    backbone = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, name="body")])
+    head = keras.Sequential([keras.layers.Dense(3), keras.layers.Softmax()], name="head")
+    model = LongTailModel(backbone, head)
+    model.build((None, 5))
+    with pytest.raises(ValueError, match="the calibrations need the raw logits"):
+        class_size_calibrated_model(model, COUNTS, tau=1.0)
+
+
 @pytest.mark.parametrize("ending", ["dense_softmax", "softmax_layer", "activation_layer"])
 def test_a_model_that_ends_in_a_softmax_is_refused(ending):
     # It divided the probabilities by N_c^tau; tau_normalized_model already refused.

@@ -65,6 +65,14 @@ def test_explicit_head_and_feature_extractor_and_errors():
     softmax = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
     with pytest.raises(ValueError, match="raw logits"):
         tau_normalized_model(softmax)
+    # A softmax stripped by setting the head's activation to None: Keras's
+    # Dense then applies none, so the head is linear and is accepted.
+    stripped = functional_model()
+    stripped.get_layer("head").activation = None
+    np.testing.assert_allclose(
+        tau_normalized_model(stripped, tau=1.0).predict(x, verbose=0),
+        expected_scores(stripped, x, 1.0), rtol=1e-5, atol=1e-5,
+    )
 
 
 def test_save_and_load(tmp_path):

@@ -117,6 +117,16 @@ assert not np.array_equal(to_np(model.feature_weakening.seed_generator.state), s
 assert not np.allclose(to_np(moving_mean), mean_before)
 print("mfw ok", round(time.time() - start, 1))
 
+# 3b. A softmax head under a keras_lt loss warns at compile (no tensor tag on JAX).
+import warnings  # noqa: E402
+
+softmax_model = LongTailModel(dense_backbone(5), keras.layers.Dense(4, activation="softmax"))
+with warnings.catch_warnings(record=True) as record:
+    warnings.simplefilter("always")
+    softmax_model.compile(optimizer="sgd", loss=L.FocalLoss())
+assert [w for w in record if "FocalLoss takes logits" in str(w.message)], [str(w.message) for w in record]
+print("softmax head ok", round(time.time() - start, 1))
+
 # 4. Saving and loading.
 path = os.path.join(sys.argv[2], "jax_model.keras")
 model.save(path)

@@ -1,5 +1,6 @@
 """LongTailModel on TensorFlow: what the loss sees, metrics, methods, state, saving."""
 
+import functools
 import warnings
 
 import numpy as np
@@ -263,6 +264,18 @@ def test_output_activation_names_the_last_activation():
     # Softmax in the middle, a linear layer last: the output is logits.
     assert output_activation(keras.Sequential([keras.layers.Softmax(), keras.layers.Dense(4)])) == "linear"
     assert output_activation(keras.layers.Flatten()) is None  # no activation to see
+    # Other ways to hold an activation.
+    stripped = keras.layers.Dense(4, activation="softmax")
+    stripped.activation = None  # Keras's Dense then applies none
+    assert output_activation(stripped) == "linear"
+    assert output_activation(keras.layers.Dense(4, activation=keras.layers.Softmax())) == "softmax"
+    partial = functools.partial(keras.activations.softmax, axis=-1)
+    assert output_activation(keras.layers.Dense(4, activation=partial)) == "softmax"
+
+    class StringActivation(keras.layers.Layer):
+        activation = "linear"
+
+    assert output_activation(StringActivation()) == "linear"
 
 
 def compile_warnings(head, loss):
@@ -299,4 +312,5 @@ def test_the_loss_does_not_warn_again_in_fit_after_compile_warned():
         warnings.simplefilter("always")
         model.compile(optimizer="sgd", loss=L.LDAMLoss(COUNTS))
         model.fit(x, y, epochs=1, batch_size=16, verbose=0)
-    assert len([w for w in record if "takes logits" in str(w.message)]) == 1
+    found = [str(w.message) for w in record if "takes logits" in str(w.message)]
+    assert len(found) == 1 and "the head's output" in found[0]  # compile's, not the loss's
