@@ -57,6 +57,7 @@ def test_readme_example_runs(tmp_path, capsys):
     expected = [int(100 * 0.01 ** (i / 9)) for i in range(10)]
     assert expected == [100, 59, 35, 21, 12, 7, 4, 2, 1, 1]
     np.testing.assert_array_equal(namespace["counts"], expected)
+    assert namespace["steps"] == 2  # ceil(242 / 128) batches of 128 an epoch
     report = namespace["report"]
     assert report["num_test_samples"] == 30
     assert [c["train_count"] for c in report["per_class"]] == expected
