@@ -415,8 +415,9 @@ def train(config):
     elif config.resume:
         _log(config, f"--resume: no checkpoint in {checkpoint.directory}; starting afresh.")
     elif os.path.exists(checkpoint.path):
-        _log(config, f"Starting afresh; the checkpoint in {checkpoint.directory} will be "
-                     "overwritten (use --resume to continue it).")
+        _log(config, f"Starting afresh in {run_dir}: its checkpoint and any finished run's "
+                     "model and report will be overwritten (--resume continues it; "
+                     "--run-name trains beside it).")
     train_data, test_data = input_pipelines(config, method, data, initial_epoch)
     dist.prepare(model, lambda: _sample_batch(train_data))
 

@@ -76,7 +76,7 @@ def test_resume_after_kill(tmp_path):
                                rtol=1e-4, atol=1e-4)
 
 
-def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_path):
+def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_path, capsys):
     from keras_lt.cli import main
 
     argv = ["train", "digits", "--epochs", "1", "--batch-size", "512", "--output-dir",
@@ -84,7 +84,11 @@ def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_pat
     history = tmp_path / "digits-exp-erm" / "history.json"
     assert main(argv + ["--resume"]) == 0  # no checkpoint yet: starts afresh
     assert json.loads(history.read_text())["epochs"] == [1]
-    assert main(argv) == 0  # without --resume: afresh, overwriting the checkpoint
+    capsys.readouterr()
+    # Without --resume: afresh over the finished run, and (not quiet) it says so.
+    assert main([a for a in argv if a != "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "Starting afresh in" in said and "--run-name trains beside it" in said
     assert json.loads(history.read_text())["epochs"] == [1]
     assert main(argv + ["--resume"]) == 0  # finished: no epoch left to train
     assert json.loads(history.read_text())["epochs"] == [1]  # the history is kept
