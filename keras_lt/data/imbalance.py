@@ -201,7 +201,7 @@ def make_imbalanced(
     Example:
         >>> y = np.repeat(np.arange(10), 5000)
         >>> idx, counts = make_imbalanced(y, "exp", ratio=100, seed=0)
-        >>> len(idx), counts[0], counts[-1]
+        >>> len(idx), int(counts[0]), int(counts[-1])
         (12406, 5000, 50)
     """
     if num_classes is not None:

@@ -42,7 +42,7 @@ def classification_head(
             z_c = cos(h, w_c), no bias).
         prior_bias: dense only: initialise the bias to -log((1 - pi) / pi),
             pi = 1/C (class-balanced sigmoid / focal losses). Keep weight decay
-            off that bias: `LongTailModel.weight_decay_exclusions` names it.
+            off that bias: `LongTailModel.no_weight_decay_variables` names it.
         kernel_initializer: dense kernel initializer ("he_normal", as the
             reference CIFAR ResNet's `_weights_init`, kaiming normal).
         name: layer name ("head").
