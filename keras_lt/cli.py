@@ -149,7 +149,9 @@ def config_from_args(args):
             )
         base.update(given)
         config = TrainConfig.from_dict(base)
-        finished = os.path.join(config.run_dir, "report.json")
+        from keras_lt.evaluation.report import REPORT_FILE
+
+        finished = os.path.join(config.run_dir, REPORT_FILE)
         if not args.resume and os.path.exists(finished):
             raise ValueError(
                 f"--config would train again into {config.run_dir}, over the finished run "

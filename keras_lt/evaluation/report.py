@@ -30,6 +30,8 @@ from keras_lt.evaluation.feature_deviation import feature_deviation
 from keras_lt.evaluation.shot_groups import SHOT_GROUPS, shot_groups, validate_shot_thresholds
 from keras_lt.losses.class_weights import validate_class_counts
 
+REPORT_FILE = "report.json"  # what write_report writes and load_report reads
+
 # METHODS.md, "What to report": top-5 where C >= 100.
 TOP5_MIN_CLASSES = 100
 # Above this many classes the confusion matrix is stored as sparse triplets.
@@ -247,7 +249,7 @@ def write_report(report, out_dir, plots=True):
         "confusion_matrix").
     """
     os.makedirs(out_dir, exist_ok=True)
-    paths = {"json": os.path.join(out_dir, "report.json")}
+    paths = {"json": os.path.join(out_dir, REPORT_FILE)}
     with open(paths["json"], "w") as f:
         f.write(report_to_json(report) + "\n")
     if plots:
@@ -266,7 +268,7 @@ def write_report(report, out_dir, plots=True):
 def load_report(path):
     """Reads a report written by `write_report` (a file or its directory)."""
     if os.path.isdir(path):
-        path = os.path.join(path, "report.json")
+        path = os.path.join(path, REPORT_FILE)
     with open(path) as f:
         return json.load(f)
 

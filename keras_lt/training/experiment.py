@@ -378,6 +378,7 @@ def train(config):
 
     from keras_lt.callbacks import ResumableCheckpoint
     from keras_lt.evaluation import evaluate_model, format_report, write_report
+    from keras_lt.evaluation.report import REPORT_FILE
 
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
@@ -396,6 +397,11 @@ def train(config):
     checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
     if config.resume and os.path.exists(checkpoint.path) and os.path.exists(saved_config):
         check_resume_config(config, saved_config)
+    if not config.resume and dist.is_chief and os.path.exists(os.path.join(run_dir, REPORT_FILE)):
+        # Said even with --quiet: the finished run's model and report are about to go.
+        print(f"keras-lt: training afresh over the finished run in {run_dir}: its model, "
+              "report and checkpoint will be replaced (--resume keeps it; --run-name trains "
+              "beside it).", file=sys.stderr, flush=True)
     if dist.is_chief:
         config.to_json(saved_config)
 
@@ -415,9 +421,8 @@ def train(config):
     elif config.resume:
         _log(config, f"--resume: no checkpoint in {checkpoint.directory}; starting afresh.")
     elif os.path.exists(checkpoint.path):
-        _log(config, f"Starting afresh in {run_dir}: its checkpoint and any finished run's "
-                     "model and report will be overwritten (--resume continues it; "
-                     "--run-name trains beside it).")
+        _log(config, f"Starting afresh; the checkpoint in {checkpoint.directory} will be "
+                     "overwritten (use --resume to continue it).")
     train_data, test_data = input_pipelines(config, method, data, initial_epoch)
     dist.prepare(model, lambda: _sample_batch(train_data))
 
