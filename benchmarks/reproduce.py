@@ -612,7 +612,8 @@ def rerun_command(row, folder, data_dir):
     differences = recipe_differences(row, config_path)
     if differences == []:
         return (explicit.command(RERUN_DIR, data_dir) + f"  # launched outside reproduce.py as "
-                f"{folder}; its config.json is the recipe's with these flags")
+                f"{folder}; its config.json is the recipe's with these flags, output and "
+                "display settings aside")
     why = ("differs from the recipe's defaults in " + ", ".join(differences) if differences
            else "could not be compared with the recipe's defaults")
     return (row.command(RERUN_DIR, data_dir)
