@@ -51,7 +51,7 @@ class BalancedAccuracy(keras.metrics.Metric):
         >>> m.update_state([0, 0, 0, 1], [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0]])
         >>> float(m.result())  # (2/3 + 1/1) / 2
         0.8333...
-        >>> model.compile(loss=..., metrics=[BalancedAccuracy(10)])
+        >>> model.compile(loss=..., metrics=[BalancedAccuracy(10)])  # doctest: +SKIP
 
     Ye et al., "Identifying and Compensating for Feature Deviation in
     Imbalanced Deep Learning", 2020 (average per-class accuracy).
@@ -122,7 +122,7 @@ class ShotGroupAccuracy(BalancedAccuracy):
         dtype: dtype of the accumulators and the result.
 
     Example:
-        >>> model.compile(..., metrics=[ShotGroupAccuracy(counts, "few")])
+        >>> model.compile(..., metrics=[ShotGroupAccuracy(counts, "few")])  # doctest: +SKIP
 
     Liu et al., "Large-Scale Long-Tailed Recognition in an Open World", 2019
     (the many/medium/few split).

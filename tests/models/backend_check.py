@@ -125,6 +125,13 @@ with warnings.catch_warnings(record=True) as record:
     warnings.simplefilter("always")
     softmax_model.compile(optimizer="sgd", loss=L.FocalLoss())
 assert [w for w in record if "FocalLoss takes logits" in str(w.message)], [str(w.message) for w in record]
+if keras.backend.backend() == "torch":  # torch tensors carry Keras's softmax tag: the loss warns
+    plain = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="softmax")])
+    plain.compile(optimizer="sgd", loss=L.FocalLoss())
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        plain.fit(np.ones((8, 5), "float32"), np.zeros(8, "int32"), verbose=0)
+    assert len([w for w in record if "FocalLoss takes logits" in str(w.message)]) == 1
 print("softmax head ok", round(time.time() - start, 1))
 
 # 4. Saving and loading.

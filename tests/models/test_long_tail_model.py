@@ -278,12 +278,17 @@ def test_output_activation_names_the_last_activation():
     assert output_activation(StringActivation()) == "linear"
 
 
-def compile_warnings(head, loss):
-    model = LongTailModel(dense_backbone(5), head)
+def not_logits_warnings(run):
+    """The "takes logits" warning messages raised while `run()` runs."""
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        model.compile(optimizer="sgd", loss=loss)
+        run()
     return [str(w.message) for w in record if "takes logits" in str(w.message)]
+
+
+def compile_warnings(head, loss):
+    model = LongTailModel(dense_backbone(5), head)
+    return not_logits_warnings(lambda: model.compile(optimizer="sgd", loss=loss))
 
 
 def test_compile_warns_when_a_keras_lt_loss_gets_a_softmax_head():
@@ -308,9 +313,10 @@ def test_the_loss_does_not_warn_again_in_fit_after_compile_warned():
         keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(6)]),
         keras.layers.Dense(4, activation="softmax"),
     )
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
+
+    def compile_and_fit():
         model.compile(optimizer="sgd", loss=L.LDAMLoss(COUNTS))
         model.fit(x, y, epochs=1, batch_size=16, verbose=0)
-    found = [str(w.message) for w in record if "takes logits" in str(w.message)]
+
+    found = not_logits_warnings(compile_and_fit)
     assert len(found) == 1 and "the head's output" in found[0]  # compile's, not the loss's
