@@ -137,7 +137,11 @@ def config_from_args(args):
         # A saved config.json is resolved: its schedule, phases and folder name
         # follow from its method and epochs, so only where and how it runs may
         # change.
-        base = TrainConfig.from_json(args.config).to_dict()
+        try:
+            base = TrainConfig.from_json(args.config).to_dict()
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"--config {args.config}: cannot read it as a saved "
+                             f"config.json ({error}).") from error
         dataset = dataset or base["dataset"]
         if base["dataset"] != dataset:
             raise ValueError(f"{args.config} is a {base['dataset']} config, not {dataset}.")

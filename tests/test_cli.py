@@ -158,9 +158,30 @@ def test_clear_errors(tmp_path, capsys):
     assert "not an image-folder copy" in error_of(["train", "cifar10", "--data-dir", str(empty),
                                                    *out])
     no_images = tmp_path / "no_images"
-    (no_images / "train" / "cat").mkdir(parents=True)
-    (no_images / "test" / "cat").mkdir(parents=True)
+    for split in ("train", "test"):
+        for c in range(10):
+            (no_images / split / f"class{c}").mkdir(parents=True)
     assert "holds no image" in error_of(["train", "cifar10", "--data-dir", str(no_images), *out])
+    # Caught before the run folder is written (the empty class folder is found while
+    # reading images, later), and by --dry-run too (folder names only).
+    dry = ["--dry-run", "--output-dir", str(tmp_path / "out")]
+    assert "does not exist" in error_of(["train", "cifar10", "--data-dir",
+                                         str(tmp_path / "missing"), *dry])
+    assert "not an image-folder copy" in error_of(["train", "cifar10", "--data-dir", str(empty),
+                                                   *dry])
+    # A 10-class folder given as CIFAR-100 (it would have trained a 10-class model).
+    ten = tmp_path / "ten"
+    for split in ("train", "test"):
+        for c in range(10):
+            (ten / split / f"class{c}").mkdir(parents=True)
+    said = error_of(["train", "cifar100", "--data-dir", str(ten), *dry])
+    assert "has 10 class folders, but cifar100 has 100 classes" in said
+    assert "has 10 class folders" in error_of(["train", "cifar100", "--data-dir", str(ten), *out])
+    assert not (tmp_path / "out" / "cifar100-exp-erm").exists()
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"dataset": "digits",\n')
+    assert f"--config {bad_json}: cannot read it" in error_of(["train", "--config", str(bad_json)])
+    assert "--config" in error_of(["train", "--config", str(tmp_path / "none.json")])
     assert "does not use `beta`" in error_of(["train", "digits", "--beta", "0.9", *out])
     assert "No saved model" in error_of(["evaluate", str(tmp_path / "nothing")])
     assert "Give the dataset to train on" in error_of(["train", *out])

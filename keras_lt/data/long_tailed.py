@@ -62,6 +62,29 @@ class LongTailedData:
         return len(self.class_names)
 
 
+IMAGE_FOLDER_CLASSES = {"cifar10": 10, "cifar100": 100}
+
+
+def image_folder_root(dataset, data_dir, with_test=True):
+    """The folder holding `dataset`'s train/ (and test/) class folders, checked.
+
+    `data_dir` itself or `data_dir/<dataset>`. Raises ValueError when neither
+    has the splits, or when train/ has another number of class folders than
+    the dataset has classes (a CIFAR-10 copy given as CIFAR-100). Reads only
+    the folder names, so `--dry-run` can afford it.
+    """
+    root = _folder_root(data_dir, dataset, with_test)
+    train = os.path.join(root, "train")
+    found = [d for d in os.listdir(train) if os.path.isdir(os.path.join(train, d))]
+    expected = IMAGE_FOLDER_CLASSES.get(dataset)
+    if expected is not None and len(found) != expected:
+        raise ValueError(
+            f"{train!r} has {len(found)} class folders, but {dataset} has {expected} classes: "
+            "is it a copy of another dataset?"
+        )
+    return root
+
+
 def _folder_root(data_dir, name, with_test=True):
     splits = ("train", "test") if with_test else ("train",)
     data_dir = os.fspath(data_dir)
@@ -80,7 +103,7 @@ def _load_source(dataset, data_dir, tfds_data_dir, download, image_size, with_te
     and then the source's test split is neither listed nor read."""
     if dataset in ("cifar10", "cifar100"):
         if data_dir is not None:
-            root = _folder_root(data_dir, dataset, with_test)
+            root = image_folder_root(dataset, data_dir, with_test)
             train = load_image_folder(os.path.join(root, "train"), image_size=image_size)
             test = None
             if with_test:

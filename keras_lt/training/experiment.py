@@ -71,6 +71,20 @@ def _log(config, message):
 # ---------------------------------------------------------------- data
 
 
+def check_data_dir(config, with_test=True):
+    """Raises ValueError for a missing `data_dir`, or a CIFAR image folder with the
+    wrong splits or number of classes. Reads folder names only, so `plan`
+    (--dry-run) and `train` call it before anything is written."""
+    from keras_lt.data.long_tailed import IMAGE_FOLDER_CLASSES, image_folder_root
+
+    if config.data_dir is None:
+        return
+    if not os.path.isdir(config.data_dir):
+        raise ValueError(f"Data folder {config.data_dir!r} does not exist or is not a directory.")
+    if config.dataset in IMAGE_FOLDER_CLASSES:
+        image_folder_root(config.dataset, config.data_dir, with_test)
+
+
 def load_data(config, **options):
     """The `keras_lt.data.LongTailedData` of a resolved config.
 
@@ -81,8 +95,7 @@ def load_data(config, **options):
     """
     from keras_lt.data import load_long_tailed
 
-    if config.data_dir is not None and not os.path.isdir(config.data_dir):
-        raise ValueError(f"Data folder {config.data_dir!r} does not exist or is not a directory.")
+    check_data_dir(config, with_test=options.get("with_test", True))
     imbalance = None if config.imbalance == "natural" else config.imbalance
     return load_long_tailed(
         config.dataset,
@@ -300,6 +313,7 @@ def plan(config):
 
     config = config.resolve()
     method = get_method(config.method)
+    check_data_dir(config)
     d = config.defaults
     counts = None
     if config.dataset == "digits":  # embedded and small: read the real counts
@@ -390,6 +404,7 @@ def train(config):
             f"The config asks for the {config.backend!r} backend but Keras runs on "
             f"{backend!r}; set KERAS_BACKEND={config.backend} before starting."
         )
+    check_data_dir(config)  # before the run folder is made or written
     dist = distribution(config.strategy)
     run_dir = config.run_dir
     os.makedirs(run_dir, exist_ok=True)

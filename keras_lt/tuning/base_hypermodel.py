@@ -271,7 +271,8 @@ class LongTailHyperModel(kt.HyperModel):
         for key, values in dict(search_space or {}).items():
             if key not in space:
                 raise ValueError(
-                    f"{type(self).__name__} tunes {list(space)}; `search_space` has {key!r}."
+                    f"{type(self).__name__} tunes {', '.join(space)}; {key!r} is not one of "
+                    "its hyper-parameters (`search_space`; --values/--fixed of keras-lt tune)."
                 )
             values = _as_choice_values(key, values)
             if all(isinstance(v, float) for v in space[key]) and all(

@@ -192,7 +192,7 @@ def test_search_space_overrides_and_validation(digits_search_data):
     with pytest.raises(ValueError, match="beta"):
         ClassBalancedHyperModel(digits_search_data, digits_config(),
                                 search_space={"beta": [1.0]})
-    with pytest.raises(ValueError, match="tunes"):
+    with pytest.raises(ValueError, match="tunes loss_type, beta, gamma; 'alpha' is not one"):
         ClassBalancedHyperModel(digits_search_data, digits_config(),
                                 search_space={"alpha": [1.0]})
     with pytest.raises(ValueError, match="loss_type"):
