@@ -119,12 +119,13 @@ class Method:
                 setattr(config, name, value)
         # Settings this method does not read stay None in config.json, so the
         # file says exactly what mattered.
-        for name in ALL_HYPERPARAMETERS:
-            if name not in self.hyperparameters and getattr(config, name) is not None:
-                raise ValueError(
-                    f"Method {self.name!r} does not use `{name}` "
-                    f"(it reads: {', '.join(self.hyperparameters) or 'nothing'})."
-                )
+        unused = [name for name in ALL_HYPERPARAMETERS
+                  if name not in self.hyperparameters and getattr(config, name) is not None]
+        if unused:
+            raise ValueError(
+                f"Method {self.name!r} does not use {', '.join(f'`{n}`' for n in unused)} "
+                f"(it reads: {', '.join(self.hyperparameters) or 'nothing'})."
+            )
         return config
 
     # ------------------------------------------------------------- building

@@ -95,6 +95,7 @@ def test_json_round_trip(tmp_path):
         (dict(ratio=0.5), "must be >= 1"),
         (dict(epochs=0), "`epochs` must be a positive integer"),
         (dict(method="erm", beta=0.99), "does not use `beta`"),
+        (dict(method="erm", drw_epoch=10, beta=0.5), "does not use `beta`, `drw_epoch` "),
         (dict(dataset="inaturalist2018", imbalance="exp"), "naturally"),
         (dict(dataset="inaturalist2018", ratio=10.0), "--ratio does not apply"),
         (dict(dataset="cifar10", imbalance="natural"), "not naturally"),
