@@ -32,6 +32,8 @@ import json
 import os
 import time
 
+from keras_lt.tuning.atomic_save import atomic_write_text
+
 SEARCH_END_FILE = "search_end.json"
 ROLES = ("standalone", "chief", "worker")
 
@@ -101,12 +103,8 @@ def clear_search_end(project_dir):
 def mark_search_end(project_dir, summary):
     """Writes `search_end.json` (atomically): the search is over."""
     path = os.path.join(os.fspath(project_dir), SEARCH_END_FILE)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(dict(summary, ended=time.time()), f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(dict(summary, ended=time.time()), indent=2, sort_keys=True) + "\n"
+    return atomic_write_text(path, text)
 
 
 def wait_for_search_end(project_dir, timeout=None, poll_seconds=0.5):

@@ -48,6 +48,7 @@ import numpy as np
 
 from keras_lt.checks import whole_number
 from keras_lt.tuning import distributed
+from keras_lt.tuning.atomic_save import install as install_atomic_save
 from keras_lt.tuning.base_hypermodel import OBJECTIVE, kt, search_objective
 from keras_lt.tuning.search_data import load_search_data
 from keras_lt.tuning.trials_table import (
@@ -129,6 +130,7 @@ def make_tuner(hypermodel, tuner="random", max_trials=10, directory="tuning",
     if tuner not in TUNERS:
         raise ValueError(f"Unknown tuner {tuner!r}; use one of {TUNERS}.")
     max_trials = whole_number(max_trials, "max_trials", minimum=1)
+    install_atomic_save()  # a search killed while saving its state still resumes
     cls = {"random": RandomSearch, "grid": GridSearch, "bayesian": BayesianOptimization}[tuner]
     return cls(
         hypermodel,

@@ -54,16 +54,17 @@ def test_an_image_folder_without_test_split_is_enough(tmp_path):
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    for c, n in enumerate([6, 6, 6]):
+    for c in range(10):  # CIFAR-10's 10 classes, 6 tiny images each
         folder = tmp_path / "train" / f"class{c}"
         os.makedirs(folder)
-        for i in range(n):
+        for i in range(6):
             Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), "RGB").save(
                 folder / f"{i}.png")
     config = digits_config(dataset="cifar10", data_dir=str(tmp_path), ratio=2)
     data = load_search_data(config, val_per_class=2)
-    assert data.num_classes == 3
-    assert np.bincount(data.val.y).tolist() == [2, 2, 2]
-    assert (data.counts + 2).tolist() == [6, 4, 3]  # exp profile: int(6 * 0.5 ** (i / 2))
+    assert data.num_classes == 10
+    assert np.bincount(data.val.y).tolist() == [2] * 10
+    # exp profile: int(6 * 0.5 ** (i / 9))
+    assert (data.counts + 2).tolist() == [6, 5, 5, 4, 4, 4, 3, 3, 3, 3]
     with pytest.raises(ValueError, match="positive integer"):
         load_search_data(config, val_per_class=0)
