@@ -162,8 +162,10 @@ def test_clear_errors(tmp_path, capsys):
         for c in range(10):
             (no_images / split / f"class{c}").mkdir(parents=True)
     assert "holds no image" in error_of(["train", "cifar10", "--data-dir", str(no_images), *out])
-    # Caught before the run folder is written (the empty class folder is found while
-    # reading images, later), and by --dry-run too (folder names only).
+    # The data is loaded before the run folder is made: a folder that fails only
+    # while its images are read leaves no run folder (nor a config.json) behind.
+    assert not (tmp_path / "out" / "cifar10-exp-erm").exists()
+    # The folder's layout is caught by --dry-run too (folder names only).
     dry = ["--dry-run", "--output-dir", str(tmp_path / "out")]
     assert "does not exist" in error_of(["train", "cifar10", "--data-dir",
                                          str(tmp_path / "missing"), *dry])

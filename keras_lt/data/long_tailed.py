@@ -65,45 +65,48 @@ class LongTailedData:
 IMAGE_FOLDER_CLASSES = {"cifar10": 10, "cifar100": 100}
 
 
-def image_folder_root(dataset, data_dir, with_test=True):
-    """The folder holding `dataset`'s train/ (and test/) class folders, checked.
+def check_data_dir(dataset, data_dir, with_test=True):
+    """Checks an offline copy before anything is read from it; returns the folder
+    to read (for CIFAR: `data_dir` itself or `data_dir/<dataset>`).
 
-    `data_dir` itself or `data_dir/<dataset>`. Raises ValueError when neither
-    has the splits, or when train/ has another number of class folders than
-    the dataset has classes (a CIFAR-10 copy given as CIFAR-100). Reads only
-    the folder names, so `--dry-run` can afford it.
+    Raises ValueError when `data_dir` is not a folder, or when a CIFAR copy
+    lacks the train/ (and test/) splits or its train/ has another number of
+    class folders than the dataset has classes (a CIFAR-10 copy given as
+    CIFAR-100). Reads only folder names, so `--dry-run` can afford it.
     """
-    root = _folder_root(data_dir, dataset, with_test)
-    train = os.path.join(root, "train")
-    found = [d for d in os.listdir(train) if os.path.isdir(os.path.join(train, d))]
-    expected = IMAGE_FOLDER_CLASSES.get(dataset)
-    if expected is not None and len(found) != expected:
-        raise ValueError(
-            f"{train!r} has {len(found)} class folders, but {dataset} has {expected} classes: "
-            "is it a copy of another dataset?"
-        )
-    return root
-
-
-def _folder_root(data_dir, name, with_test=True):
-    splits = ("train", "test") if with_test else ("train",)
+    if data_dir is None:
+        return None
     data_dir = os.fspath(data_dir)
-    for root in (data_dir, os.path.join(data_dir, name)):
-        if all(os.path.isdir(os.path.join(root, split)) for split in splits):
-            return root
-    expected = " and ".join(f"{split}/<class>/" for split in splits)
-    raise ValueError(
-        f"{data_dir!r} is not an image-folder copy of {name}: expected "
-        f"{expected} sub-folder{'s' if with_test else ''} in it (or in {name}/ inside it)."
-    )
+    if not os.path.isdir(data_dir):
+        raise ValueError(f"Data folder {data_dir!r} does not exist or is not a directory.")
+    if dataset not in IMAGE_FOLDER_CLASSES:
+        return data_dir
+    splits = ("train", "test") if with_test else ("train",)
+    roots = [r for r in (data_dir, os.path.join(data_dir, dataset))
+             if all(os.path.isdir(os.path.join(r, split)) for split in splits)]
+    if not roots:
+        expected = " and ".join(f"{split}/<class>/" for split in splits)
+        raise ValueError(
+            f"{data_dir!r} is not an image-folder copy of {dataset}: expected "
+            f"{expected} sub-folder{'s' if with_test else ''} in it (or in {dataset}/ inside it)."
+        )
+    train = os.path.join(roots[0], "train")
+    found = [d for d in os.listdir(train) if os.path.isdir(os.path.join(train, d))]
+    if len(found) != IMAGE_FOLDER_CLASSES[dataset]:
+        raise ValueError(
+            f"{train!r} has {len(found)} class folders, but {dataset} has "
+            f"{IMAGE_FOLDER_CLASSES[dataset]} classes: is it a copy of another dataset?"
+        )
+    return roots[0]
 
 
 def _load_source(dataset, data_dir, tfds_data_dir, download, image_size, with_test=True):
     """Returns (train, test, source description); test is None without `with_test`,
-    and then the source's test split is neither listed nor read."""
+    and then the source's test split is neither listed nor read. `data_dir` is
+    the folder `check_data_dir` returned."""
     if dataset in ("cifar10", "cifar100"):
         if data_dir is not None:
-            root = image_folder_root(dataset, data_dir, with_test)
+            root = data_dir
             train = load_image_folder(os.path.join(root, "train"), image_size=image_size)
             test = None
             if with_test:
@@ -225,6 +228,7 @@ def load_long_tailed(
         )
     _check_settings(imbalance, ratio, minority_fraction, validation_per_class,
                     validation_small_classes)  # before any (possibly long) load
+    data_dir = check_data_dir(dataset, data_dir, with_test)
     train, test, source = _load_source(dataset, data_dir, tfds_data_dir, download, image_size,
                                        with_test)
     indices = np.arange(len(train), dtype=np.int64)

@@ -71,20 +71,6 @@ def _log(config, message):
 # ---------------------------------------------------------------- data
 
 
-def check_data_dir(config, with_test=True):
-    """Raises ValueError for a missing `data_dir`, or a CIFAR image folder with the
-    wrong splits or number of classes. Reads folder names only, so `plan`
-    (--dry-run) and `train` call it before anything is written."""
-    from keras_lt.data.long_tailed import IMAGE_FOLDER_CLASSES, image_folder_root
-
-    if config.data_dir is None:
-        return
-    if not os.path.isdir(config.data_dir):
-        raise ValueError(f"Data folder {config.data_dir!r} does not exist or is not a directory.")
-    if config.dataset in IMAGE_FOLDER_CLASSES:
-        image_folder_root(config.dataset, config.data_dir, with_test)
-
-
 def load_data(config, **options):
     """The `keras_lt.data.LongTailedData` of a resolved config.
 
@@ -95,7 +81,6 @@ def load_data(config, **options):
     """
     from keras_lt.data import load_long_tailed
 
-    check_data_dir(config, with_test=options.get("with_test", True))
     imbalance = None if config.imbalance == "natural" else config.imbalance
     return load_long_tailed(
         config.dataset,
@@ -310,10 +295,11 @@ def plan(config):
     bad hyper-parameter fails here, not hours into training.
     """
     from keras_lt.data import imbalanced_counts
+    from keras_lt.data.long_tailed import check_data_dir
 
     config = config.resolve()
     method = get_method(config.method)
-    check_data_dir(config)
+    check_data_dir(config.dataset, config.data_dir)  # names only: no image is read
     d = config.defaults
     counts = None
     if config.dataset == "digits":  # embedded and small: read the real counts
@@ -404,14 +390,17 @@ def train(config):
             f"The config asks for the {config.backend!r} backend but Keras runs on "
             f"{backend!r}; set KERAS_BACKEND={config.backend} before starting."
         )
-    check_data_dir(config)  # before the run folder is made or written
     dist = distribution(config.strategy)
     run_dir = config.run_dir
-    os.makedirs(run_dir, exist_ok=True)
     saved_config = os.path.join(run_dir, CONFIG_FILE)
     checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
     if config.resume and os.path.exists(checkpoint.path) and os.path.exists(saved_config):
         check_resume_config(config, saved_config)
+    started = time.time()
+    # Loaded (and its folder checked) before the run folder is made or written.
+    data = load_data(config)
+    counts = data.counts
+    os.makedirs(run_dir, exist_ok=True)
     if not config.resume and dist.is_chief and os.path.exists(os.path.join(run_dir, REPORT_FILE)):
         # Said even with --quiet: the finished run's model and report are about to go.
         print(f"keras-lt: training afresh over the finished run in {run_dir}: its model, "
@@ -420,9 +409,6 @@ def train(config):
     if dist.is_chief:
         config.to_json(saved_config)
 
-    started = time.time()
-    data = load_data(config)
-    counts = data.counts
     _log(config, f"{config.dataset} ({data.info['source']}): {len(data.train)} training "
                  f"images in {data.num_classes} classes, counts {_short(counts)}; "
                  f"{len(data.test)} test images.")

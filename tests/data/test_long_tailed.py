@@ -136,7 +136,10 @@ def test_with_test_false_gives_the_same_training_split_from_the_training_files_o
     np.testing.assert_array_equal(again.train_indices, full.train_indices)
     with pytest.raises(ValueError, match="test/<class>/"):
         load_long_tailed("cifar10", **options)
+    (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match=r"expected train/<class>/ sub-folder in it"):
+        load_long_tailed("cifar10", data_dir=tmp_path / "empty", with_test=False)
+    with pytest.raises(ValueError, match="does not exist or is not a directory"):
         load_long_tailed("cifar10", data_dir=tmp_path / "nothing", with_test=False)
 
 
