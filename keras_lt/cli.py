@@ -87,7 +87,9 @@ def add_train_arguments(parser, dataset=None):
                      help="none, mirrored (all local devices) or multiworker (TF_CONFIG)")
     run.add_argument("--output-dir",
                      help="root of saved models (default saved_models/)")
-    run.add_argument("--run-name", help="folder name (default <dataset>-<imbalance>-<method>)")
+    run.add_argument("--run-name",
+                     help="folder name (default <dataset>-<imbalance><ratio>-<method>-e<epochs>"
+                          "-s<seed>, e.g. cifar10-exp100-ldam-drw-e200-s0)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the run folder's last checkpoint")
     run.add_argument("--dry-run", action="store_true",

@@ -55,7 +55,7 @@ def test_each_method_trains_one_epoch(method, tmp_path):
     argv = ["train", "digits", "--method", method, "--epochs", "1", "--batch-size", "512",
             "--output-dir", str(tmp_path), "--quiet", "--no-monitor"]
     assert main(argv) == 0
-    run_dir = tmp_path / f"digits-exp-{method}"
+    run_dir = tmp_path / f"digits-exp20-{method}-e1-s0"
     run_files_exist(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["method"], config["epochs"], config["dataset"]) == (method, 1, "digits")
@@ -76,7 +76,7 @@ def test_image_folder_recipe_and_evaluate_on_other_data(cifar_like, tmp_path, ca
         assert main(argv) == 0
     # The unreadable file is skipped with a warning that names it.
     assert any("broken.png" in str(w.message) for w in caught)
-    run_dir = out / "cifar10-exp-ldam-drw"
+    run_dir = out / "cifar10-exp5-ldam-drw-e2-s0"
     run_files_exist(run_dir)
     printed = capsys.readouterr().out
     assert "bal_acc" in printed and "val_bal_acc" in printed  # per-epoch balanced accuracy
@@ -113,36 +113,36 @@ def test_mirrored_strategy(tmp_path):
     argv = ["train", "digits", "--epochs", "1", "--strategy", "mirrored", "--output-dir",
             str(tmp_path), "--quiet", "--no-monitor"]
     assert main(argv) == 0
-    run_files_exist(tmp_path / "digits-exp-erm")
+    run_files_exist(tmp_path / "digits-exp20-erm-e1-s0")
 
 
 def test_rerun_a_saved_config(tmp_path, capsys):
     first = tmp_path / "first"
     assert main(["train", "digits", "--method", "cdt", "--epochs", "1", "--gamma", "0.2",
                  "--output-dir", str(first), "--quiet", "--no-monitor"]) == 0
-    saved = first / "digits-exp-cdt" / "config.json"
+    saved = first / "digits-exp20-cdt-e1-s0" / "config.json"
     second = tmp_path / "second"
     capsys.readouterr()
     # The dataset comes from the config (the positional was required before).
     assert main(["train", "--config", str(saved), "--output-dir", str(second),
                  "--quiet"]) == 0
     # --quiet still says where the run went and its headline, from its report.
-    rerun = json.loads((second / "digits-exp-cdt" / "report.json").read_text())
+    rerun = json.loads((second / "digits-exp20-cdt-e1-s0" / "report.json").read_text())
     assert capsys.readouterr().out.strip() == (
-        f"{second / 'digits-exp-cdt'}: top-1 {100 * rerun['top1']:.2f} %, mean per-class "
+        f"{second / 'digits-exp20-cdt-e1-s0'}: top-1 {100 * rerun['top1']:.2f} %, mean per-class "
         f"{100 * rerun['balanced_accuracy']:.2f} %")
     a = json.loads(saved.read_text())
-    b = json.loads((second / "digits-exp-cdt" / "config.json").read_text())
+    b = json.loads((second / "digits-exp20-cdt-e1-s0" / "config.json").read_text())
     assert {k: v for k, v in a.items() if k not in ("output_dir", "verbose")} == {
         k: v for k, v in b.items() if k not in ("output_dir", "verbose")}
     assert b["gamma"] == 0.2
     assert main(["train", "digits", "--config", str(saved), "--epochs", "3"]) == 2
     # Into its own folder it would overwrite the run it reproduces: refused, and the
     # first run's files are untouched.
-    report = (first / "digits-exp-cdt" / "report.json").read_text()
+    report = (first / "digits-exp20-cdt-e1-s0" / "report.json").read_text()
     assert main(["train", "digits", "--config", str(saved), "--quiet"]) == 2
     assert "over the finished run" in capsys.readouterr().err
-    assert (first / "digits-exp-cdt" / "report.json").read_text() == report
+    assert (first / "digits-exp20-cdt-e1-s0" / "report.json").read_text() == report
 
 
 def test_clear_errors(tmp_path, capsys):
@@ -164,7 +164,7 @@ def test_clear_errors(tmp_path, capsys):
     assert "holds no image" in error_of(["train", "cifar10", "--data-dir", str(no_images), *out])
     # The data is loaded before the run folder is made: a folder that fails only
     # while its images are read leaves no run folder (nor a config.json) behind.
-    assert not (tmp_path / "out" / "cifar10-exp-erm").exists()
+    assert not (tmp_path / "out" / "cifar10-exp100-erm-e200-s0").exists()
     # The folder's layout is caught by --dry-run too (folder names only).
     dry = ["--dry-run", "--output-dir", str(tmp_path / "out")]
     assert "does not exist" in error_of(["train", "cifar10", "--data-dir",
@@ -179,7 +179,7 @@ def test_clear_errors(tmp_path, capsys):
     said = error_of(["train", "cifar100", "--data-dir", str(ten), *dry])
     assert "has 10 class folders, but cifar100 has 100 classes" in said
     assert "has 10 class folders" in error_of(["train", "cifar100", "--data-dir", str(ten), *out])
-    assert not (tmp_path / "out" / "cifar100-exp-erm").exists()
+    assert not (tmp_path / "out" / "cifar100-exp100-erm-e200-s0").exists()
     bad_json = tmp_path / "bad.json"
     bad_json.write_text('{"dataset": "digits",\n')
     assert f"--config {bad_json}: cannot read it" in error_of(["train", "--config", str(bad_json)])

@@ -478,7 +478,7 @@ class TrainConfig:
             c.backend = keras.config.backend()
         get_method(c.method).resolve_hyperparameters(c, d)
         if c.run_name is None:
-            c.run_name = f"{c.dataset}-{c.imbalance}-{c.method}"
+            c.run_name = c.default_run_name()
         return c.validate()
 
     def learning_rate_schedule(self):
@@ -502,11 +502,18 @@ class TrainConfig:
     def num_classes(self):
         return self.defaults.num_classes
 
+    def default_run_name(self):
+        """<dataset>-<imbalance><ratio>-<method>-e<epochs>-s<seed>, e.g.
+        cifar10-exp100-ldam-drw-e200-s0: runs that differ in the data, the
+        method, the length or the seed get folders of their own."""
+        ratio = "" if self.ratio is None or self.imbalance == "natural" else f"{self.ratio:g}"
+        epochs = "" if self.epochs is None else f"-e{self.epochs}"
+        return f"{self.dataset}-{self.imbalance}{ratio}-{self.method}{epochs}-s{self.seed}"
+
     @property
     def run_dir(self):
-        """saved_models/<dataset>-<imbalance>-<method>/ (or `run_name`)."""
-        name = self.run_name or f"{self.dataset}-{self.imbalance}-{self.method}"
-        return os.path.join(self.output_dir, name)
+        """<output_dir>/<run_name>/ (`default_run_name()` when no name is given)."""
+        return os.path.join(self.output_dir, self.run_name or self.default_run_name())
 
     # ----------------------------------------------------------- round trip
     def to_dict(self):

@@ -8,7 +8,9 @@ loads the data (`keras_lt.data.load_long_tailed`), builds the model
 `BalancedAccuracy` metric, trains with Keras's progress bar, a checkpoint every
 epoch (`keras_lt.callbacks.ResumableCheckpoint`) and the method's phase
 callbacks, evaluates on the balanced test split (`keras_lt.evaluation`) and
-writes, under `<output_dir>/<dataset>-<imbalance>-<method>/`:
+writes, under `<output_dir>/<run name>/` (by default
+`<dataset>-<imbalance><ratio>-<method>-e<epochs>-s<seed>`, e.g.
+cifar10-exp100-ldam-drw-e200-s0):
 
     model.keras          the trained model (loads with keras.saving.load_model)
     config.json          the resolved TrainConfig that produced it
@@ -523,7 +525,7 @@ def find_run(model_path):
     if not os.path.isfile(model_file):
         raise FileNotFoundError(
             f"No saved model at {model_file!r}: give a run folder written by "
-            "`keras-lt train` (saved_models/<dataset>-<imbalance>-<method>/) or its .keras file."
+            "`keras-lt train` (saved_models/<run name>/) or its .keras file."
         )
     return run_dir, model_file
 

@@ -118,7 +118,7 @@ def add_tune_parser(subparsers):
     run = tune.add_argument_group("output")
     run.add_argument("--output-dir", default="saved_models",
                      help="root of the retrained run (default saved_models/)")
-    run.add_argument("--run-name", help="run folder (default <dataset>-<imbalance>-<method>-tuned)")
+    run.add_argument("--run-name", help="run folder (default <dataset>-<imbalance><ratio>-<method>-e<epochs>-s<seed>-tuned)")
     run.add_argument("--dry-run", action="store_true",
                      help="print the search space and settings; train nothing")
     run.add_argument("--quiet", action="store_true")

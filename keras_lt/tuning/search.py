@@ -338,7 +338,7 @@ def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, v
         config,
         output_dir=output_dir or config.output_dir,
         run_name=(run_name or hypermodel.template.run_name
-                  or f"{config.dataset}-{config.imbalance}-{config.method}-tuned"),
+                  or f"{config.default_run_name()}-tuned"),
         resume=False,
         verbose=verbose,
     )
@@ -420,7 +420,7 @@ def run_search(
             (default: `config.strategy`).
         output_dir, run_name: where the retrained run is saved (default
             `config.output_dir` / `config.run_name`, or
-            `<dataset>-<imbalance>-<method>-tuned`).
+            `<training run name>-tuned`, e.g. cifar10-exp100-cdt-e200-s0-tuned).
         wait_timeout: seconds a worker waits for the chief's end of search.
         verbose: 0 silent, 1 progress.
 

@@ -16,7 +16,25 @@ def test_cifar10_defaults_are_the_papers():
     assert c.milestones == [160, 180] and c.lr_factors == [0.01, 0.0001]
     assert (c.weight_decay, c.momentum) == (2e-4, 0.9)
     assert (c.imbalance, c.ratio) == ("exp", 100.0)
-    assert c.run_name == "cifar10-exp-erm"
+    assert c.run_name == "cifar10-exp100-erm-e200-s0"
+
+
+def test_default_run_names_tell_runs_apart():
+    names = {TrainConfig(dataset=d, method=m, imbalance=i, ratio=r, epochs=e, seed=s)
+             .resolve().run_name
+             for d, m, i, r, e, s in [("cifar10", "erm", "exp", 100, None, 0),
+                                      ("cifar10", "erm", "exp", 10, None, 0),
+                                      ("cifar10", "erm", "step", 100, None, 0),
+                                      ("cifar10", "erm", "exp", 100, 2, 0),
+                                      ("cifar10", "erm", "exp", 100, None, 1),
+                                      ("cifar100", "erm", "exp", 100, None, 0),
+                                      ("cifar10", "ldam-drw", "exp", 100, None, 0)]}
+    assert len(names) == 7
+    assert "cifar10-step100-erm-e200-s0" in names and "cifar10-exp100-erm-e2-s0" in names
+    inat = TrainConfig(dataset="inaturalist2018", method="ib").resolve()
+    assert inat.run_name == f"inaturalist2018-natural-ib-e{inat.epochs}-s0"
+    named = TrainConfig(dataset="cifar10", run_name="mine", output_dir="out").resolve()
+    assert named.run_dir == "out/mine"
 
 
 def test_other_datasets_defaults():

@@ -17,7 +17,7 @@ def test_default_job_runs_from_a_fresh_folder(tmp_path):
     summary = json.loads((tmp_path / "saved_models" / SUMMARY_FILE).read_text())
     assert [row["method"] for row in summary["rows"]] == list(DEMO_METHODS)
     for row in summary["rows"]:
-        run_dir = tmp_path / "saved_models" / f"digits-exp-{row['method']}"
+        run_dir = tmp_path / "saved_models" / f"digits-exp20-{row['method']}-e30-s0"
         for name in ("model.keras", "report.json", "config.json", "per_class_accuracy.png"):
             assert (run_dir / name).exists(), (run_dir, name)
         report = json.loads((run_dir / "report.json").read_text())

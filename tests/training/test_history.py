@@ -81,7 +81,7 @@ def test_a_monitored_run_prints_its_best_test_epoch(tmp_path, capsys):
 
     assert main(["train", "digits", "--epochs", "3", "--batch-size", "512", "--output-dir",
                  str(tmp_path)]) == 0
-    history = json.loads((tmp_path / "digits-exp-erm" / "history.json").read_text())
+    history = json.loads((tmp_path / "digits-exp20-erm-e3-s0" / "history.json").read_text())
     val = history["logs"]["val_accuracy"]
     assert len(val) == 3
     best = max(range(3), key=lambda i: (val[i], -i))  # the first of equals

@@ -42,7 +42,7 @@ def test_two_workers_on_localhost(tmp_path):
                 p.kill()
     for p, (_, err) in zip(procs, results):
         assert p.returncode == 0, err[-3000:]
-    run_dir = tmp_path / "digits-exp-ldam-drw"
+    run_dir = tmp_path / "digits-exp20-ldam-drw-e2-s0"
     # The chief (worker 0) writes the run; worker 1 only its own checkpoint.
     for name in ("model.keras", "report.json", "config.json", "history.json"):
         assert (run_dir / name).exists(), name

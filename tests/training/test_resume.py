@@ -81,7 +81,7 @@ def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_pat
 
     argv = ["train", "digits", "--epochs", "1", "--batch-size", "512", "--output-dir",
             str(tmp_path), "--no-monitor", "--quiet"]
-    history = tmp_path / "digits-exp-erm" / "history.json"
+    history = tmp_path / "digits-exp20-erm-e1-s0" / "history.json"
     assert main(argv + ["--resume"]) == 0  # no checkpoint yet: starts afresh
     assert json.loads(history.read_text())["epochs"] == [1]
     capsys.readouterr()
@@ -92,7 +92,7 @@ def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_pat
     assert json.loads(history.read_text())["epochs"] == [1]
     assert main(argv + ["--resume"]) == 0  # finished: no epoch left to train
     assert json.loads(history.read_text())["epochs"] == [1]  # the history is kept
-    assert (tmp_path / "digits-exp-erm" / "model.keras").exists()
+    assert (tmp_path / "digits-exp20-erm-e1-s0" / "model.keras").exists()
 
 
 def test_resume_with_other_settings_is_refused(tmp_path, capsys):
@@ -101,10 +101,12 @@ def test_resume_with_other_settings_is_refused(tmp_path, capsys):
     argv = ["train", "digits", "--epochs", "1", "--batch-size", "512", "--output-dir",
             str(tmp_path), "--no-monitor", "--quiet"]
     assert main(argv) == 0
-    config = tmp_path / "digits-exp-erm" / "config.json"
+    config = tmp_path / "digits-exp20-erm-e1-s0" / "config.json"
     saved = config.read_text()
-    # Another ratio would continue the checkpoint on another subset of the data.
-    assert main(argv + ["--ratio", "5", "--resume"]) != 0
+    # Another ratio goes to a folder of its own by default; into this run's folder
+    # it would continue the checkpoint on another subset of the data.
+    assert main(argv + ["--ratio", "5", "--run-name", "digits-exp20-erm-e1-s0",
+                        "--resume"]) != 0
     assert "other settings (ratio: 20.0 -> 5.0)" in capsys.readouterr().err
     assert config.read_text() == saved  # the run's own record is not overwritten
     # What is printed and monitored may change (so may --data-dir and --output-dir).

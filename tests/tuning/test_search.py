@@ -11,6 +11,7 @@ import glob
 import json
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -161,6 +162,8 @@ def test_the_test_split_is_read_only_after_the_search(search):
 def test_the_best_configuration_is_retrained_and_saved_like_a_training_run(search):
     result = search["result"]
     run_dir = result.run_dir
+    # Named like a training run of the same settings, marked as tuned.
+    assert re.fullmatch(rf"cifar10-exp10-cb-[a-z]+-e{EPOCHS}-s\d+-tuned", os.path.basename(run_dir))
     for name in ("model.keras", "config.json", "report.json", "classes.json", "trials.csv",
                  "trials.json", "trials.png", "tuning.json",
                  os.path.join("post_hoc_tau", "report.json"),
