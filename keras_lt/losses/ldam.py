@@ -33,8 +33,10 @@ class LDAMLoss(LongTailLoss):
         loss_i  = w_{y_i} * CE(s * (z_i - Delta_{y_i} * onehot(y_i)), y_i)
 
     The logits `z` are meant to come from a cosine classifier (features and
-    class vectors L2-normalised, z_c = cos(h, w_c) in [-1, 1], no bias); the
-    loss itself takes whatever logits it is given.
+    class vectors L2-normalised, z_c = cos(h, w_c) in [-1, 1], no bias:
+    `keras_lt.models.NormalizedDense`); the loss itself takes whatever logits
+    it is given, and `LongTailModel.compile` warns when its head is another
+    layer and `scale` is not 1.
 
     Class weights (DRW): `w` lives in the non-trainable float32 variable
     `class_weights` (shape `[C]`), all ones when `class_weights=None`, so that

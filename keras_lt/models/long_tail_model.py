@@ -49,10 +49,13 @@ import keras
 from keras import ops
 
 from keras_lt.api_export import keras_lt_export
+from keras_lt.losses.ldam import LDAMLoss
 from keras_lt.losses.long_tail_loss import LongTailLoss
 from keras_lt.losses.long_tail_loss import warn_not_logits
 from keras_lt.models.backend_steps import backend_steps
 from keras_lt.models.feature_weakening import MajorFeatureWeakening
+from keras_lt.models.normalized_dense import NormalizedDense
+from keras_lt.models.output_activation import last_layer
 from keras_lt.models.output_activation import output_activation
 
 _LOSS_STATE_PREFIX = "loss_state_"
@@ -63,6 +66,22 @@ def _is_constant_nonzero_initializer(initializer):
     if not isinstance(config, dict) or config.get("class_name") != "Constant":
         return False
     return float(config.get("config", {}).get("value", 0.0)) != 0.0
+
+
+def _warn_ldam_head(loss, head):
+    """Warns, once per loss, that an LDAM scale meant for cosine logits meets another head."""
+    if getattr(loss, "_warned_head", False):
+        return
+    loss._warned_head = True
+    warnings.warn(
+        f"LDAMLoss multiplies the logits by scale={loss.scale:g}, which Cao et al. use with "
+        f"cosine logits in [-1, 1] (a NormalizedDense head), but the head is a "
+        f"{type(head).__name__}: its unbounded logits times the scale saturate the softmax, "
+        "and the margins (at most max_margin) are small beside them. Use "
+        "`keras_lt.models.NormalizedDense(num_classes)` as the head "
+        "(build_model(..., head='cosine')), or LDAMLoss(..., scale=1) to keep this head.",
+        stacklevel=3,
+    )
 
 
 def _call_layer(layer, x, training):
@@ -389,7 +408,9 @@ class LongTailModel(backend_steps(), keras.Model):
         """`keras.Model.compile`, then a check of the head and any loss state loaded earlier.
 
         A keras_lt loss takes logits: a head ending in a softmax or sigmoid
-        (`output_activation`) gets a warning, on every backend.
+        (`output_activation`) gets a warning, on every backend. So does an
+        `LDAMLoss` with a scale s != 1 on a head other than `NormalizedDense`
+        (its scale is meant for cosine logits in [-1, 1]).
 
         A model loaded with `compile=False` (or given `load_weights` before
         `compile`) holds the saved loss state until it is compiled; it goes
@@ -401,6 +422,10 @@ class LongTailModel(backend_steps(), keras.Model):
             for loss in self._compiled_losses():
                 if isinstance(loss, LongTailLoss):
                     warn_not_logits(loss, "the head's output", stacklevel=2)
+        elif not isinstance(last_layer(self.head), NormalizedDense):
+            for loss in self._compiled_losses():
+                if isinstance(loss, LDAMLoss) and loss.scale != 1:
+                    _warn_ldam_head(loss, last_layer(self.head))
         pending = self._pending_loss_state
         if pending is not None and getattr(self, "loss", None) is not None:
             self._pending_loss_state = None

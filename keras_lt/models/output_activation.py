@@ -3,10 +3,18 @@
 Every keras_lt loss and calibration works on logits, so a model whose last
 layer applies a softmax (or any other activation) is a mistake they check
 for. Used by `LongTailModel.compile` (a warning for a softmax or sigmoid head
-under a keras_lt loss) and by the calibrations (an error for any activation).
+under a keras_lt loss, and `last_layer` for LDAM's cosine head) and by the
+calibrations (an error for any activation).
 """
 
 import keras
+
+
+def last_layer(layer):
+    """The layer that makes `layer`'s output, looking through nested `keras.Sequential`s."""
+    while isinstance(layer, keras.Sequential) and layer.layers:
+        layer = layer.layers[-1]
+    return layer
 
 
 def output_activation(layer):
@@ -20,8 +28,7 @@ def output_activation(layer):
     (`Dense(activation=keras.layers.Softmax())`), else the function's
     `__name__`. Any other layer gives None.
     """
-    while isinstance(layer, keras.Sequential) and layer.layers:
-        layer = layer.layers[-1]
+    layer = last_layer(layer)
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
     if not hasattr(layer, "activation"):

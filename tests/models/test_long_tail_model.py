@@ -306,6 +306,29 @@ def test_compile_warns_when_a_keras_lt_loss_gets_a_softmax_head():
     ) == []
 
 
+def ldam_head_warnings(head, loss):
+    model = LongTailModel(dense_backbone(5), head)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.compile(optimizer="sgd", loss=loss)
+    return [str(w.message) for w in record if "LDAMLoss multiplies" in str(w.message)]
+
+
+def test_compile_warns_when_ldam_scales_a_head_that_is_not_cosine():
+    from keras_lt.models import NormalizedDense
+
+    # Cao et al. scale cosine logits in [-1, 1] by s = 30; Dense logits are unbounded.
+    found = ldam_head_warnings(keras.layers.Dense(4), L.LDAMLoss(COUNTS))
+    assert len(found) == 1 and "scale=30" in found[0] and "Dense" in found[0]
+    assert ldam_head_warnings(NormalizedDense(4), L.LDAMLoss(COUNTS)) == []
+    assert ldam_head_warnings(keras.Sequential([NormalizedDense(4)]), L.LDAMLoss(COUNTS)) == []
+    assert ldam_head_warnings(keras.layers.Dense(4), L.LDAMLoss(COUNTS, scale=1)) == []
+    assert ldam_head_warnings(keras.layers.Dense(4), L.FocalLoss()) == []
+    # A softmax head gets the logits warning only.
+    assert ldam_head_warnings(keras.layers.Dense(4, activation="softmax"),
+                              L.LDAMLoss(COUNTS)) == []
+
+
 def test_the_loss_does_not_warn_again_in_fit_after_compile_warned():
     keras.utils.set_random_seed(0)
     x, y = long_tailed_images()
