@@ -76,8 +76,8 @@ def _warn_ldam_head(loss, head):
     warnings.warn(
         f"LDAMLoss multiplies the logits by scale={loss.scale:g}, which Cao et al. use with "
         f"cosine logits in [-1, 1] (a NormalizedDense head), but the head is a "
-        f"{type(head).__name__}: its unbounded logits times the scale saturate the softmax, "
-        "and the margins (at most max_margin) are small beside them. Use "
+        f"{type(head).__name__}: scaled logits that are not cosines can saturate the "
+        "softmax, and the margins (at most max_margin) are meant for cosines. Use "
         "`keras_lt.models.NormalizedDense(num_classes)` as the head "
         "(build_model(..., head='cosine')), or LDAMLoss(..., scale=1) to keep this head.",
         stacklevel=3,

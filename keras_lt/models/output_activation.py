@@ -11,18 +11,31 @@ import keras
 
 
 def last_layer(layer):
-    """The layer that makes `layer`'s output, looking through nested `keras.Sequential`s."""
-    while isinstance(layer, keras.Sequential) and layer.layers:
-        layer = layer.layers[-1]
+    """The layer that makes `layer`'s output, looking through nested `keras.Sequential`s
+    and single-output functional models."""
+    while isinstance(layer, keras.Model):
+        if isinstance(layer, keras.Sequential):
+            if not layer.layers:
+                break
+            layer = layer.layers[-1]
+            continue
+        outputs = getattr(layer, "outputs", None)  # functional; a subclassed model has none
+        if not outputs or len(outputs) != 1:
+            break
+        history = getattr(outputs[0], "_keras_history", None)
+        if history is None:
+            break
+        layer = history.operation
     return layer
 
 
 def output_activation(layer):
     """The name of the activation ending `layer`'s output, or None if none is visible.
 
-    Looks through nested `keras.Sequential`s to the last layer. A
-    `keras.layers.Softmax` gives "softmax". A layer with an `activation`
-    attribute (Dense, Activation, Conv, ...) gives its name: "linear" when it
+    Looks through nested `keras.Sequential`s and functional models to the
+    last layer (`last_layer`). A `keras.layers.Softmax` gives "softmax". A
+    layer with an `activation` attribute (Dense, Activation, Conv, ...) gives
+    its name: "linear" when it
     is None or `linear` (Keras then applies none), the string itself when it
     is a string, the name of the layer's own activation when it is a layer
     (`Dense(activation=keras.layers.Softmax())`), else the function's

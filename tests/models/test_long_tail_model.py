@@ -276,6 +276,14 @@ def test_output_activation_names_the_last_activation():
         activation = "linear"
 
     assert output_activation(StringActivation()) == "linear"
+    # A functional model: the layer that makes its output; a raw op there shows nothing.
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(4)(inputs)
+    assert output_activation(keras.Model(inputs, keras.layers.Softmax()(hidden))) == "softmax"
+    assert output_activation(keras.Model(inputs, hidden)) == "linear"
+    assert output_activation(keras.Model(inputs, keras.ops.softmax(hidden))) is None
+    two = keras.Model(inputs, [hidden, keras.layers.Softmax()(hidden)])
+    assert output_activation(two) is None  # several outputs: no single head to name
 
 
 def not_logits_warnings(run):
@@ -327,6 +335,14 @@ def test_compile_warns_when_ldam_scales_a_head_that_is_not_cosine():
     # A softmax head gets the logits warning only.
     assert ldam_head_warnings(keras.layers.Dense(4, activation="softmax"),
                               L.LDAMLoss(COUNTS)) == []
+    # A functional head is looked through to the layer that makes its output.
+    inputs = keras.Input((8,))  # dense_backbone's width
+    cosine = keras.Model(inputs, NormalizedDense(4)(keras.layers.Dropout(0.1)(inputs)))
+    assert ldam_head_warnings(cosine, L.LDAMLoss(COUNTS)) == []
+    dense = keras.Model(inputs, keras.layers.Dense(4)(inputs))
+    assert len(ldam_head_warnings(dense, L.LDAMLoss(COUNTS))) == 1
+    softmax = keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(inputs))
+    assert len(compile_warnings(softmax, L.FocalLoss())) == 1
 
 
 def test_the_loss_does_not_warn_again_in_fit_after_compile_warned():
