@@ -209,6 +209,9 @@ def load_long_tailed(
         `LongTailedData(train, test, val, counts, class_names, train_indices, info)`.
 
     Raises:
+        ValueError: a `data_dir` that is not a folder, or a CIFAR copy without
+            the splits or with another number of classes (`check_data_dir`),
+            before anything is read.
         DatasetUnavailableError: tensorflow-datasets is missing or offline
             (the message names the image-folder alternative), or a data set
             needs `data_dir`.

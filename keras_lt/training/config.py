@@ -504,11 +504,23 @@ class TrainConfig:
 
     def default_run_name(self):
         """<dataset>-<imbalance><ratio>-<method>-e<epochs>-s<seed>, e.g.
-        cifar10-exp100-ldam-drw-e200-s0: runs that differ in the data, the
-        method, the length or the seed get folders of their own."""
-        ratio = "" if self.ratio is None or self.imbalance == "natural" else f"{self.ratio:g}"
-        epochs = "" if self.epochs is None else f"-e{self.epochs}"
-        return f"{self.dataset}-{self.imbalance}{ratio}-{self.method}{epochs}-s{self.seed}"
+        cifar10-exp100-ldam-drw-e200-s0 (step data with another minority
+        fraction than 0.5 adds -mu<fraction>). Runs that differ in the data,
+        the method, the length or the seed get folders of their own; other
+        settings (beta, lr, ...) are not in the name. Call on a resolved config.
+        """
+        c = self
+        imbalance = c.imbalance
+        if c.ratio is not None and c.imbalance != "natural":
+            imbalance += f"{c.ratio:.12g}"
+        if c.imbalance == "step" and c.minority_fraction != 0.5:
+            imbalance += f"-mu{c.minority_fraction:.12g}"
+        return f"{c.dataset}-{imbalance}-{c.method}-e{c.epochs}-s{c.seed}"
+
+    def legacy_run_name(self):
+        """The default folder name before 2026-12-05, <dataset>-<imbalance>-<method>:
+        `train --resume` looks there so that an older run is not restarted."""
+        return f"{self.dataset}-{self.imbalance}-{self.method}"
 
     @property
     def run_dir(self):

@@ -366,6 +366,21 @@ def check_resume_config(config, saved_path):
         )
 
 
+def check_legacy_run(config, checkpoint):
+    """Refuses a `--resume` that would start afresh beside a run of the same
+    settings saved under the older default folder name (`legacy_run_name`)."""
+    if config.run_name != config.default_run_name():
+        return  # a name the user chose
+    legacy = os.path.join(config.output_dir, config.legacy_run_name())
+    held = os.path.join(legacy, os.path.relpath(checkpoint.path, config.run_dir))
+    if os.path.exists(held):
+        raise ValueError(
+            f"--resume: {config.run_dir} has no checkpoint, but {legacy} holds one, saved "
+            "under the default folder name of earlier versions. Continue it with "
+            f"--run-name {config.legacy_run_name()} --resume."
+        )
+
+
 def _write_json(path, value):
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w") as f:
@@ -379,6 +394,7 @@ def train(config):
     import keras
 
     from keras_lt.callbacks import ResumableCheckpoint
+    from keras_lt.data.long_tailed import check_data_dir
     from keras_lt.evaluation import evaluate_model, format_report, write_report
     from keras_lt.evaluation.report import REPORT_FILE
 
@@ -392,22 +408,31 @@ def train(config):
             f"The config asks for the {config.backend!r} backend but Keras runs on "
             f"{backend!r}; set KERAS_BACKEND={config.backend} before starting."
         )
+    # Folder names only, before a strategy joins a cluster (the loader checks it again).
+    check_data_dir(config.dataset, config.data_dir)
     dist = distribution(config.strategy)
     run_dir = config.run_dir
     saved_config = os.path.join(run_dir, CONFIG_FILE)
     checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
     if config.resume and os.path.exists(checkpoint.path) and os.path.exists(saved_config):
         check_resume_config(config, saved_config)
+    elif config.resume:
+        check_legacy_run(config, checkpoint)
     started = time.time()
     # Loaded (and its folder checked) before the run folder is made or written.
     data = load_data(config)
     counts = data.counts
     os.makedirs(run_dir, exist_ok=True)
-    if not config.resume and dist.is_chief and os.path.exists(os.path.join(run_dir, REPORT_FILE)):
-        # Said even with --quiet: the finished run's model and report are about to go.
-        print(f"keras-lt: training afresh over the finished run in {run_dir}: its model, "
-              "report and checkpoint will be replaced (--resume keeps it; --run-name trains "
-              "beside it).", file=sys.stderr, flush=True)
+    if not config.resume and dist.is_chief:
+        # Said even with --quiet: a finished or interrupted run is about to be replaced.
+        if os.path.exists(os.path.join(run_dir, REPORT_FILE)):
+            print(f"keras-lt: training afresh over the finished run in {run_dir}: its model, "
+                  "report and checkpoint will be replaced (--resume keeps it; --run-name "
+                  "trains beside it).", file=sys.stderr, flush=True)
+        elif os.path.exists(checkpoint.path):
+            print(f"keras-lt: starting afresh; the checkpoint in {checkpoint.directory} will be "
+                  "overwritten (--resume continues it; --run-name trains beside it).",
+                  file=sys.stderr, flush=True)
     if dist.is_chief:
         config.to_json(saved_config)
 
@@ -421,11 +446,9 @@ def train(config):
     if config.resume and os.path.exists(checkpoint.path):
         initial_epoch = restore_checkpoint(model, checkpoint)
         _log(config, f"Resuming at epoch {initial_epoch + 1} from {checkpoint.path}.")
-    elif config.resume:
-        _log(config, f"--resume: no checkpoint in {checkpoint.directory}; starting afresh.")
-    elif os.path.exists(checkpoint.path):
-        _log(config, f"Starting afresh; the checkpoint in {checkpoint.directory} will be "
-                     "overwritten (use --resume to continue it).")
+    elif config.resume and dist.is_chief:  # said even with --quiet
+        print(f"keras-lt: --resume: no checkpoint in {checkpoint.directory}; starting afresh.",
+              file=sys.stderr, flush=True)
     train_data, test_data = input_pipelines(config, method, data, initial_epoch)
     dist.prepare(model, lambda: _sample_batch(train_data))
 

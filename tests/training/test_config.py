@@ -33,6 +33,12 @@ def test_default_run_names_tell_runs_apart():
     assert "cifar10-step100-erm-e200-s0" in names and "cifar10-exp100-erm-e2-s0" in names
     inat = TrainConfig(dataset="inaturalist2018", method="ib").resolve()
     assert inat.run_name == f"inaturalist2018-natural-ib-e{inat.epochs}-s0"
+    step = TrainConfig(dataset="cifar10", imbalance="step", ratio=10, minority_fraction=0.3)
+    assert step.resolve().run_name == "cifar10-step10-mu0.3-erm-e200-s0"
+    assert TrainConfig(dataset="cifar10", ratio=12.5).resolve().run_name == (
+        "cifar10-exp12.5-erm-e200-s0")
+    assert TrainConfig(dataset="cifar10", ratio=1e6).resolve().run_name == (
+        "cifar10-exp1000000-erm-e200-s0")
     named = TrainConfig(dataset="cifar10", run_name="mine", output_dir="out").resolve()
     assert named.run_dir == "out/mine"
 

@@ -82,9 +82,9 @@ def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_pat
     argv = ["train", "digits", "--epochs", "1", "--batch-size", "512", "--output-dir",
             str(tmp_path), "--no-monitor", "--quiet"]
     history = tmp_path / "digits-exp20-erm-e1-s0" / "history.json"
-    assert main(argv + ["--resume"]) == 0  # no checkpoint yet: starts afresh
+    assert main(argv + ["--resume"]) == 0  # no checkpoint yet: starts afresh, and says so
+    assert "--resume: no checkpoint" in capsys.readouterr().err
     assert json.loads(history.read_text())["epochs"] == [1]
-    capsys.readouterr()
     # Without --resume: afresh over the finished run, which it says even with --quiet.
     assert main(argv) == 0
     said = capsys.readouterr().err
@@ -93,6 +93,31 @@ def test_rerun_starts_afresh_and_resume_of_a_finished_run_trains_nothing(tmp_pat
     assert main(argv + ["--resume"]) == 0  # finished: no epoch left to train
     assert json.loads(history.read_text())["epochs"] == [1]  # the history is kept
     assert (tmp_path / "digits-exp20-erm-e1-s0" / "model.keras").exists()
+    # An interrupted run (a checkpoint, no report) is not replaced silently either.
+    (tmp_path / "digits-exp20-erm-e1-s0" / "report.json").unlink()
+    capsys.readouterr()
+    assert main(argv) == 0
+    said = capsys.readouterr().err
+    assert "starting afresh; the checkpoint" in said and "--resume continues it" in said
+
+
+def test_resume_finds_a_run_saved_under_the_older_default_name(tmp_path, capsys):
+    from keras_lt.cli import main
+
+    argv = ["train", "digits", "--epochs", "2", "--batch-size", "512", "--output-dir",
+            str(tmp_path), "--no-monitor", "--quiet"]
+    # A run saved where earlier versions put it: <dataset>-<imbalance>-<method>.
+    assert main(argv + ["--run-name", "digits-exp-erm"]) == 0
+    capsys.readouterr()
+    # --resume under the new default name would start over beside it: refused, with the fix.
+    assert main(argv + ["--resume"]) == 2
+    said = capsys.readouterr().err
+    assert "holds one" in said and "--run-name digits-exp-erm --resume" in said
+    assert not (tmp_path / "digits-exp20-erm-e2-s0").exists()
+    # The named resume continues it; a run without --resume trains into the new folder.
+    assert main(argv + ["--run-name", "digits-exp-erm", "--resume"]) == 0
+    assert main(argv) == 0
+    assert (tmp_path / "digits-exp20-erm-e2-s0" / "report.json").exists()
 
 
 def test_resume_with_other_settings_is_refused(tmp_path, capsys):
