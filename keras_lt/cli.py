@@ -15,6 +15,7 @@ train DATASET` with the dataset fixed: both share one code path,
 import argparse
 import json
 import os
+import re
 import sys
 
 from keras_lt.data.tfds_source import DatasetUnavailableError
@@ -285,6 +286,19 @@ def _dispatch(args):
     return args.func(args)
 
 
+def _in_option_terms(message, parser, command):
+    """`message` with each backquoted setting of `command` written as its option:
+    the library says "`batch_size` must be ...", the command line "`--batch-size`"."""
+    for action in parser._actions:  # argparse keeps its subparsers here
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            parser = action.choices[command]  # a recipe's parser is the command's own
+    options = {a.dest: a.option_strings[0] for a in parser._actions
+               if a.option_strings and a.option_strings[0].startswith("--")}
+    return re.sub(r"`([a-z_]+)`",
+                  lambda m: f"`{options[m.group(1)]}`" if m.group(1) in options else m.group(0),
+                  message)
+
+
 def _main(parser, argv):
     args = parser.parse_args(argv)
     if args.command is None:  # plain `keras-lt`: the embedded demo
@@ -296,7 +310,7 @@ def _main(parser, argv):
         # (KERAS_LT_DEBUG=1 shows it).
         if os.environ.get("KERAS_LT_DEBUG"):
             raise
-        message = str(error)
+        message = _in_option_terms(str(error), parser, args.command)
         if len(message) > 2000:
             message = message[:2000] + " ..."
         print(f"keras-lt: error: {message}\n(set KERAS_LT_DEBUG=1 for the traceback)",

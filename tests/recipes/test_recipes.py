@@ -82,3 +82,10 @@ def test_recipe_rejects_unknown_method(capsys):
     with pytest.raises(SystemExit):
         module.main(["--method", "nope", "--dry-run"])
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_a_recipe_error_names_the_option(capsys):
+    module = load_recipe("cifar10_lt")
+    assert module.main(["--batch-size", "0", "--dry-run"]) == 2
+    said = capsys.readouterr().err
+    assert "`--batch-size` must be a positive integer" in said
