@@ -184,7 +184,13 @@ def test_clear_errors(tmp_path, capsys):
     bad_json.write_text('{"dataset": "digits",\n')
     assert f"--config {bad_json}: cannot read it" in error_of(["train", "--config", str(bad_json)])
     assert "--config" in error_of(["train", "--config", str(tmp_path / "none.json")])
-    assert "does not use `beta`" in error_of(["train", "digits", "--beta", "0.9", *out])
+    # In the command line's terms: the option, not the library's setting name.
+    assert "does not use `--beta`" in error_of(["train", "digits", "--beta", "0.9", *out])
+    assert "`--batch-size`" in error_of(["train", "digits", "--batch-size", "0", *out])
+    # A hyper-parameter the loss refuses: refused before the run folder is written.
+    assert "`--beta` must lie in [0, 1)" in error_of(["train", "digits", "--method", "cb-softmax",
+                                                      "--beta", "1", *out])
+    assert not (tmp_path / "out").exists()
     assert "No saved model" in error_of(["evaluate", str(tmp_path / "nothing")])
     assert "Give the dataset to train on" in error_of(["train", *out])
     assert "Unknown backbone 'resnet34'" in error_of(["train", "cifar10", "--backbone",

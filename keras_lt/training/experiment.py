@@ -419,9 +419,12 @@ def train(config):
     elif config.resume:
         check_legacy_run(config, checkpoint)
     started = time.time()
-    # Loaded (and its folder checked) before the run folder is made or written.
+    # Loaded (and its folder checked) before the run folder is made or written;
+    # the method's loss and callbacks check their hyper-parameters on its counts.
     data = load_data(config)
     counts = data.counts
+    method.build_loss(config, counts)
+    method.build_callbacks(config, counts)
     os.makedirs(run_dir, exist_ok=True)
     if not config.resume and dist.is_chief:
         # Said even with --quiet: a finished or interrupted run is about to be replaced.
