@@ -152,13 +152,43 @@ METHOD_SETTINGS = {
     # Cui et al. 2019 Table 2: the best class-balanced loss on CIFAR-100-LT at
     # ratios 100 and 200 (the recipe's 100) is focal with beta 0.9, gamma 1.0 ("on
     # CIFAR-100 ... smaller optimal beta", sec. 5.3; Cao et al.'s CB rows used
-    # 0.9999). At ratios 10-50 Table 2's best differ (beta 0.99-0.999): --beta.
+    # 0.9999). At the table's other ratios CB_TABLE2 gives its best settings.
     ("cifar100", "cb-focal"): dict(cb_beta=0.9),
     # Cui et al. Table 3: CB focal on iNaturalist with beta 0.999, gamma 0.5, and
     # sec. 5.2: "when training with focal loss, we used ... 4x larger learning
     # rate on iNaturalist" (4 x the softmax rate of this recipe, 0.2).
     ("inaturalist2018", "cb-focal"): dict(cb_beta=0.999, cb_gamma=0.5, lr=0.8),
 }
+
+
+# Cui et al. 2019 Table 2: the best class-balanced loss on long-tailed CIFAR per
+# imbalance ratio, chosen by cross-validation over loss type, beta and gamma:
+# (dataset, ratio) -> (loss type, beta, gamma). The method of that loss type
+# (cb-softmax, cb-sigmoid, cb-focal) takes these at that ratio (`cb_table2`).
+CB_TABLE2 = {
+    ("cifar10", 200.0): ("softmax", 0.9999, None),
+    ("cifar10", 100.0): ("focal", 0.9999, 1.0),
+    ("cifar10", 50.0): ("focal", 0.9999, 2.0),
+    ("cifar10", 20.0): ("softmax", 0.9999, None),
+    ("cifar10", 10.0): ("sigmoid", 0.9999, None),
+    ("cifar100", 200.0): ("focal", 0.9, 1.0),
+    ("cifar100", 100.0): ("focal", 0.9, 1.0),
+    ("cifar100", 50.0): ("sigmoid", 0.99, None),
+    ("cifar100", 20.0): ("focal", 0.99, 0.5),
+    ("cifar100", 10.0): ("focal", 0.999, 0.5),
+}
+
+
+def cb_table2(dataset, imbalance, ratio, loss_type):
+    """`{"beta": ..., "gamma": ...}` of Cui et al.'s Table 2 when its best
+    class-balanced loss at this dataset and (exponential) ratio is of
+    `loss_type`; else {}."""
+    if imbalance != "exp" or ratio is None:
+        return {}
+    best = CB_TABLE2.get((dataset, float(ratio)))
+    if best is None or best[0] != loss_type:
+        return {}
+    return {"beta": best[1], **({"gamma": best[2]} if best[2] is not None else {})}
 
 
 def dataset_defaults(dataset, method=None):

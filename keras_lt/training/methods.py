@@ -31,7 +31,7 @@ import dataclasses
 
 import numpy as np
 
-from keras_lt.training.config import inside_run, scale_epoch
+from keras_lt.training.config import cb_table2, inside_run, scale_epoch
 
 # Paper defaults shared by several methods.
 CB_BETA = 0.9999  # the DRW beta of Cao et al.; ib-cb's (Park et al.)
@@ -95,6 +95,9 @@ class Method:
             defaults["beta"] = d.cb_beta
             if self.loss_type == "focal":
                 defaults["gamma"] = d.cb_gamma
+            # Cui et al.'s Table 2 best, at its ratios, for the loss type that won there.
+            defaults.update(cb_table2(config.dataset, config.imbalance, config.ratio,
+                                      self.loss_type))
         if self.loss == "ldam":
             defaults["max_margin"] = LDAM_MAX_MARGIN
             defaults["scale"] = LDAM_SCALE

@@ -43,7 +43,9 @@ def test_dry_run_every_method(recipe, capsys):
             assert config[key] is not None, (recipe, method, key)
         for key in METHODS[method].hyperparameters:
             assert config[key] is not None, (recipe, method, key)
-        assert plan["run_dir"].endswith(f"{DATASETS[recipe]}-{config['imbalance']}-{method}")
+        ratio = "" if config["ratio"] is None else f"{config['ratio']:g}"
+        assert plan["run_dir"].endswith(
+            f"{DATASETS[recipe]}-{config['imbalance']}{ratio}-{method}-e{config['epochs']}-s0")
         if DATASETS[recipe] != "inaturalist2018":  # class counts known from the profile
             assert plan["method"]["loss"]["class"]
             assert len(plan["method"]["class_counts"]) == {

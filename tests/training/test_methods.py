@@ -159,6 +159,28 @@ def test_class_balanced_settings_per_dataset_follow_cui():
     assert (loss.beta, loss.gamma) == (0.9, 1.0)
 
 
+def test_class_balanced_settings_follow_cui_table2_at_its_other_ratios():
+    # Cui et al. 2019 Table 2, "Loss Type", beta and gamma rows, read from the paper:
+    # CIFAR-10 50: focal 0.9999 / 2.0; 10: sigmoid 0.9999; CIFAR-100 50: sigmoid 0.99;
+    # 20: focal 0.99 / 0.5; 10: focal 0.999 / 0.5.
+    def resolved(dataset, method, ratio, **kw):
+        c = TrainConfig(dataset=dataset, method=method, ratio=ratio, **kw).resolve()
+        return c.beta, c.gamma
+
+    assert resolved("cifar10", "cb-focal", 50) == (0.9999, 2.0)
+    assert resolved("cifar10", "cb-sigmoid", 10) == (0.9999, None)
+    assert resolved("cifar100", "cb-sigmoid", 50) == (0.99, None)
+    assert resolved("cifar100", "cb-focal", 20) == (0.99, 0.5)
+    assert resolved("cifar100", "cb-focal", 10.0) == (0.999, 0.5)
+    # Where another loss type won, or off the table, the per-dataset default stays.
+    assert resolved("cifar100", "cb-softmax", 50) == (0.9999, None)
+    assert resolved("cifar100", "cb-focal", 50) == (0.9, 1.0)
+    assert resolved("cifar10", "cb-focal", 30) == (0.9999, 1.0)
+    assert resolved("cifar100", "cb-focal", 10, imbalance="step") == (0.9, 1.0)
+    # Given values win.
+    assert resolved("cifar100", "cb-focal", 10, beta=0.9, gamma=2.0) == (0.9, 2.0)
+
+
 def test_the_recipes_optimizer_keeps_the_prior_bias_out_of_weight_decay():
     # Cui et al. sec. 4.3: the sigmoid losses start from b = -log((1 - pi) / pi);
     # decaying it toward 0 would undo that. One step with zero gradients: only
