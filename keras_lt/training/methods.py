@@ -12,7 +12,8 @@ weakens major-class features. Defaults follow the papers
     focal      focal (softmax, gamma 1)      dense
     cb-softmax class-balanced softmax CE     dense       beta 0.9999
     cb-sigmoid class-balanced sigmoid BCE    prior bias  beta 0.9999
-    cb-focal   class-balanced sigmoid focal  prior bias  beta 0.9999, gamma 1 (CIFAR-10)
+    cb-focal   class-balanced sigmoid focal  prior bias  beta 0.9999, gamma 1 (CIFAR-10-LT 100;
+                                                         per dataset and ratio, Cui Table 2)
     ldam       LDAM (margin 0.5, s 30)       cosine
     ldam-drw   LDAM + DRW                    cosine      DRW at 160/200
     erm-drw    CE + DRW                      dense       DRW at 160/200
@@ -37,7 +38,8 @@ from keras_lt.training.config import cb_table2, inside_run, scale_epoch
 CB_BETA = 0.9999  # the DRW beta of Cao et al.; ib-cb's (Park et al.)
 FOCAL_GAMMA = 1.0  # focal (Cao et al.'s focal row); IB + focal
 # cb-*'s beta and cb-focal's gamma are per dataset (config.DatasetDefaults:
-# 0.9999 and 1.0, Cui et al.'s best on CIFAR-10-LT; METHOD_SETTINGS for others).
+# 0.9999 and 1.0, Cui et al.'s best on CIFAR-10-LT; METHOD_SETTINGS for others)
+# and, at the ratios of Cui et al.'s Table 2, per ratio (config.CB_TABLE2).
 LDAM_MAX_MARGIN = 0.5
 LDAM_SCALE = 30.0
 IB_ALPHA = 1000.0
