@@ -51,8 +51,8 @@ def add_train_arguments(parser, dataset=None):
     hp.add_argument("--beta", type=float, help="class-balanced / DRW beta (0.9999; cb-focal: 0.9 on "
                     "CIFAR-100, 0.999 on iNaturalist; Cui et al.'s Table 2 best at its ratios)")
     hp.add_argument("--gamma", type=float,
-                    help="focal gamma (1.0; cb-focal on iNaturalist 0.5) or CDT temperature "
-                    "exponent (per dataset)")
+                    help="focal gamma (1.0; cb-focal on iNaturalist 0.5, and Cui et al.'s "
+                    "Table 2 best at its ratios) or CDT temperature exponent (per dataset)")
     hp.add_argument("--alpha", type=float, help="IB alpha (1000) or MFW Beta(alpha, alpha) (2.0)")
     hp.add_argument("--max-margin", type=float, help="LDAM largest margin (0.5)")
     hp.add_argument("--scale", type=float, help="LDAM logit scale s (30)")
@@ -90,7 +90,8 @@ def add_train_arguments(parser, dataset=None):
                      help="root of saved models (default saved_models/)")
     run.add_argument("--run-name",
                      help="folder name (default <dataset>-<imbalance><ratio>-<method>-e<epochs>"
-                          "-s<seed>, e.g. cifar10-exp100-ldam-drw-e200-s0)")
+                          "-s<seed>, e.g. cifar10-exp100-ldam-drw-e200-s0; step data with "
+                          "another minority fraction adds -mu<fraction>)")
     run.add_argument("--resume", action="store_true",
                      help="continue from the run folder's last checkpoint")
     run.add_argument("--dry-run", action="store_true",
@@ -286,6 +287,17 @@ def _dispatch(args):
     return args.func(args)
 
 
+def _raised_by_keras_lt(error):
+    """Whether the innermost frame of `error`'s traceback is keras_lt code."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    package = os.path.dirname(os.path.abspath(__file__))
+    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(package + os.sep)
+
+
 def _in_option_terms(message, parser, command):
     """`message` with each backquoted setting of `command` written as its option:
     the library says "`batch_size` must be ...", the command line "`--batch-size`"."""
@@ -310,7 +322,9 @@ def _main(parser, argv):
         # (KERAS_LT_DEBUG=1 shows it).
         if os.environ.get("KERAS_LT_DEBUG"):
             raise
-        message = _in_option_terms(str(error), parser, args.command)
+        message = str(error)
+        if _raised_by_keras_lt(error):  # a library's own message is left as it is
+            message = _in_option_terms(message, parser, args.command)
         if len(message) > 2000:
             message = message[:2000] + " ..."
         print(f"keras-lt: error: {message}\n(set KERAS_LT_DEBUG=1 for the traceback)",

@@ -202,6 +202,17 @@ def test_clear_errors(tmp_path, capsys):
         assert "invalid choice" in capsys.readouterr().err
 
 
+def test_only_keras_lt_errors_are_put_in_option_terms(tmp_path, monkeypatch, capsys):
+    from keras_lt.training import experiment
+
+    def elsewhere(config):  # not keras_lt code: its wording is kept
+        raise ValueError("`batch_size` came from another library")
+
+    monkeypatch.setattr(experiment, "train", elsewhere)
+    assert main(["train", "digits", "--output-dir", str(tmp_path), "--quiet"]) == 2
+    assert "`batch_size` came from another library" in capsys.readouterr().err
+
+
 def test_methods_and_tune_commands(capsys):
     assert main(["methods"]) == 0
     listed = capsys.readouterr().out

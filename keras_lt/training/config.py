@@ -22,7 +22,9 @@ Dataset defaults follow the papers (../shared/METHODS.md):
 
 Where a method's own paper trains a dataset otherwise, `METHOD_SETTINGS`
 replaces those defaults for that method (IB on Tiny-ImageNet and
-iNaturalist, class-balanced focal on CIFAR-100 and iNaturalist).
+iNaturalist, class-balanced focal on CIFAR-100 and iNaturalist), and
+`CB_TABLE2` gives the class-balanced losses Cui et al.'s best beta and gamma
+per CIFAR imbalance ratio.
 """
 
 import dataclasses
@@ -408,6 +410,13 @@ class TrainConfig:
                     f"`mfw_layer` {self.mfw_layer!r} is not a block of {backbone}; "
                     f"MFW can mix after one of: {', '.join(blocks)}."
                 )
+        # MFW's settings reach the model, built after the run folder is written:
+        # checked here, so that --dry-run and train refuse them first.
+        if self.mfw_beta is not None and not self.mfw_beta > 0:
+            raise ValueError(f"`mfw_beta` must be > 0, got {self.mfw_beta}.")
+        if (get_method(self.method).feature_weakening and self.alpha is not None
+                and not self.alpha > 0):
+            raise ValueError(f"`alpha` (MFW's Beta(alpha, alpha)) must be > 0, got {self.alpha}.")
         if self.phase_lr_factor is not None and not self.phase_lr_factor > 0:
             raise ValueError(
                 f"`phase_lr_factor` must be > 0, got {self.phase_lr_factor}."
@@ -537,9 +546,9 @@ class TrainConfig:
         cifar10-exp100-ldam-drw-e200-s0 (step data with another minority
         fraction than 0.5 adds -mu<fraction>). Runs that differ in the data,
         the method, the length or the seed get folders of their own; other
-        settings (beta, lr, ...) are not in the name. Call on a resolved config.
+        settings (beta, lr, ...) are not in the name.
         """
-        c = self
+        c = self if self.epochs is not None and self.imbalance is not None else self.resolve()
         imbalance = c.imbalance
         if c.ratio is not None and c.imbalance != "natural":
             imbalance += f"{c.ratio:.12g}"

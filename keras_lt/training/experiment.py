@@ -344,40 +344,55 @@ def _checkpoint_dir(config, dist):
     return base if dist.is_chief else os.path.join(base, f"worker-{dist.worker_index}")
 
 
+def _changed_settings(config, saved_path):
+    """The settings (not RUN_SETTINGS) in which `config` differs from the saved
+    config.json, as "name: saved -> ours" strings; None when it cannot be read."""
+    try:
+        saved = TrainConfig.from_json(saved_path).resolve()
+    except (OSError, TypeError, ValueError) as error:
+        _log(config, f"--resume: cannot read {saved_path} ({error}); settings not compared.")
+        return None
+    ours, theirs = config.to_dict(), saved.to_dict()
+    return [f"{k}: {theirs.get(k)!r} -> {ours[k]!r}" for k in sorted(ours)
+            if k not in RUN_SETTINGS and ours[k] != theirs.get(k)]
+
+
 def check_resume_config(config, saved_path):
     """Refuses to `--resume` a run folder whose config.json trains something else.
 
     A resumed run ends where an uninterrupted one ends only with the settings
     of the epochs already trained (imbalance, method, schedule, seed, ...).
     """
-    try:
-        saved = TrainConfig.from_json(saved_path).resolve()
-    except (OSError, TypeError, ValueError) as error:
-        _log(config, f"--resume: cannot read {saved_path} ({error}); settings not compared.")
-        return
-    ours, theirs = config.to_dict(), saved.to_dict()
-    changed = [k for k in sorted(ours) if k not in RUN_SETTINGS and ours[k] != theirs.get(k)]
+    changed = _changed_settings(config, saved_path)
     if changed:
-        differences = ", ".join(f"{k}: {theirs.get(k)!r} -> {ours[k]!r}" for k in changed)
         raise ValueError(
             f"--resume: the checkpoint in {os.path.dirname(saved_path)} was trained with other "
-            f"settings ({differences}). Resume with the run's own settings "
-            f"(--config {saved_path}), or start a new run (another --run-name, or no --resume)."
+            f"settings ({', '.join(changed)}; a default may have changed since it started). "
+            f"Resume with the run's own settings (--config {saved_path}), or start a new run "
+            "(another --run-name, or no --resume)."
         )
 
 
-def check_legacy_run(config, checkpoint):
+def check_legacy_run(config):
     """Refuses a `--resume` that would start afresh beside a run of the same
-    settings saved under the older default folder name (`legacy_run_name`)."""
-    if config.run_name != config.default_run_name():
-        return  # a name the user chose
+    settings saved under the default folder name of earlier versions
+    (`legacy_run_name`). Reads the chief's files only, so every worker of a
+    multi-worker run decides alike, before the strategy joins the cluster."""
+    from keras_lt.callbacks import ResumableCheckpoint
+
+    if not config.resume or config.run_name != config.default_run_name():
+        return  # nothing to resume, or a name the user chose
     legacy = os.path.join(config.output_dir, config.legacy_run_name())
-    held = os.path.join(legacy, os.path.relpath(checkpoint.path, config.run_dir))
-    if os.path.exists(held):
+    ours, theirs = (ResumableCheckpoint(os.path.join(folder, CHECKPOINT_DIR), restore=False).path
+                    for folder in (config.run_dir, legacy))
+    saved = os.path.join(legacy, CONFIG_FILE)
+    if os.path.exists(ours) or not (os.path.exists(theirs) and os.path.exists(saved)):
+        return
+    if _changed_settings(config, saved) == []:
         raise ValueError(
-            f"--resume: {config.run_dir} has no checkpoint, but {legacy} holds one, saved "
-            "under the default folder name of earlier versions. Continue it with "
-            f"--run-name {config.legacy_run_name()} --resume."
+            f"--resume: {config.run_dir} has no checkpoint, but {legacy} holds one of the same "
+            "settings, saved under the default folder name of earlier versions. Continue it "
+            f"with --config {saved} --resume."
         )
 
 
@@ -410,14 +425,13 @@ def train(config):
         )
     # Folder names only, before a strategy joins a cluster (the loader checks it again).
     check_data_dir(config.dataset, config.data_dir)
+    check_legacy_run(config)
     dist = distribution(config.strategy)
     run_dir = config.run_dir
     saved_config = os.path.join(run_dir, CONFIG_FILE)
     checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
     if config.resume and os.path.exists(checkpoint.path) and os.path.exists(saved_config):
         check_resume_config(config, saved_config)
-    elif config.resume:
-        check_legacy_run(config, checkpoint)
     started = time.time()
     # Loaded (and its folder checked) before the run folder is made or written;
     # the method's loss and callbacks check their hyper-parameters on its counts.
@@ -449,7 +463,7 @@ def train(config):
     if config.resume and os.path.exists(checkpoint.path):
         initial_epoch = restore_checkpoint(model, checkpoint)
         _log(config, f"Resuming at epoch {initial_epoch + 1} from {checkpoint.path}.")
-    elif config.resume and dist.is_chief:  # said even with --quiet
+    elif config.resume:  # said even with --quiet, by every worker (each has its own)
         print(f"keras-lt: --resume: no checkpoint in {checkpoint.directory}; starting afresh.",
               file=sys.stderr, flush=True)
     train_data, test_data = input_pipelines(config, method, data, initial_epoch)

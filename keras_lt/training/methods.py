@@ -10,8 +10,8 @@ weakens major-class features. Defaults follow the papers
     rw         inverse-frequency weighted CE dense
     rs         cross-entropy                 dense       class-balanced sampler
     focal      focal (softmax, gamma 1)      dense
-    cb-softmax class-balanced softmax CE     dense       beta 0.9999
-    cb-sigmoid class-balanced sigmoid BCE    prior bias  beta 0.9999
+    cb-softmax class-balanced softmax CE     dense       beta 0.9999 (per dataset and ratio)
+    cb-sigmoid class-balanced sigmoid BCE    prior bias  beta 0.9999 (per dataset and ratio)
     cb-focal   class-balanced sigmoid focal  prior bias  beta 0.9999, gamma 1 (CIFAR-10-LT 100;
                                                          per dataset and ratio, Cui Table 2)
     ldam       LDAM (margin 0.5, s 30)       cosine
@@ -209,13 +209,13 @@ METHODS = {
         Method("focal", "focal", hyperparameters=("gamma",),
                summary="softmax focal loss (gamma 1)"),
         Method("cb-softmax", "cb", loss_type="softmax", hyperparameters=("beta",),
-               summary="class-balanced softmax cross-entropy (beta 0.9999)"),
+               summary="class-balanced softmax cross-entropy (beta per dataset and ratio)"),
         Method("cb-sigmoid", "cb", head="prior_bias", loss_type="sigmoid",
                hyperparameters=("beta",),
-               summary="class-balanced sigmoid cross-entropy (beta 0.9999)"),
+               summary="class-balanced sigmoid cross-entropy (beta per dataset and ratio)"),
         Method("cb-focal", "cb", head="prior_bias", loss_type="focal",
                hyperparameters=("beta", "gamma"),
-               summary="class-balanced sigmoid focal loss (beta 0.9999, gamma 1)"),
+               summary="class-balanced sigmoid focal loss (beta, gamma per dataset and ratio)"),
         Method("ldam", "ldam", head="cosine", hyperparameters=("max_margin", "scale"),
                summary="LDAM margins on a cosine head (max margin 0.5, s 30)"),
         Method("ldam-drw", "ldam", head="cosine", drw=True,

@@ -112,12 +112,14 @@ def test_resume_finds_a_run_saved_under_the_older_default_name(tmp_path, capsys)
     # --resume under the new default name would start over beside it: refused, with the fix.
     assert main(argv + ["--resume"]) == 2
     said = capsys.readouterr().err
-    assert "holds one" in said and "--run-name digits-exp-erm --resume" in said
+    legacy_config = tmp_path / "digits-exp-erm" / "config.json"
+    assert "holds one of the same settings" in said
+    assert f"--config {legacy_config} --resume" in said
     assert not (tmp_path / "digits-exp20-erm-e2-s0").exists()
-    # The named resume continues it; a run without --resume trains into the new folder.
-    assert main(argv + ["--run-name", "digits-exp-erm", "--resume"]) == 0
-    assert main(argv) == 0
-    assert (tmp_path / "digits-exp20-erm-e2-s0" / "report.json").exists()
+    # The advice works; another run (here another seed) is not held back by the old one.
+    assert main(["train", "--config", str(legacy_config), "--resume", "--quiet"]) == 0
+    assert main(argv + ["--seed", "1", "--resume"]) == 0
+    assert (tmp_path / "digits-exp20-erm-e2-s1" / "report.json").exists()
 
 
 def test_resume_with_other_settings_is_refused(tmp_path, capsys):
@@ -132,7 +134,7 @@ def test_resume_with_other_settings_is_refused(tmp_path, capsys):
     # it would continue the checkpoint on another subset of the data.
     assert main(argv + ["--ratio", "5", "--run-name", "digits-exp20-erm-e1-s0",
                         "--resume"]) != 0
-    assert "other settings (ratio: 20.0 -> 5.0)" in capsys.readouterr().err
+    assert "other settings (ratio: 20.0 -> 5.0;" in capsys.readouterr().err
     assert config.read_text() == saved  # the run's own record is not overwritten
     # What is printed and monitored may change (so may --data-dir and --output-dir).
     assert main([a for a in argv if a != "--no-monitor"] + ["--resume"]) == 0
