@@ -203,3 +203,12 @@ def test_mfw_layer_on_the_command_line():
     args = build_parser().parse_args(
         ["train", "cifar10", "--method", "mfw", "--mfw-layer", "stage2", "--dry-run"])
     assert config_from_args(args).resolve().mfw_layer == "stage2"
+
+
+def test_mfw_settings_are_checked_with_the_config():
+    # They reach the model, built after the run folder is written: the config refuses them.
+    with pytest.raises(ValueError, match="`mfw_beta` must be > 0"):
+        TrainConfig(dataset="digits", method="mfw", mfw_beta=0.0).resolve()
+    with pytest.raises(ValueError, match=r"`alpha` \(MFW's Beta\(alpha, alpha\)\) must be > 0"):
+        TrainConfig(dataset="digits", method="mfw-drw", alpha=-1.0).resolve()
+    assert TrainConfig(dataset="digits", method="mfw", mfw_beta=0.5).resolve().mfw_beta == 0.5
