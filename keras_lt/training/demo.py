@@ -74,7 +74,7 @@ def run_demo(methods=DEMO_METHODS, epochs=None, ratio=None, seed=0, output_dir="
                              seed=seed, output_dir=output_dir, verbose=verbose)
         if verbose:
             print(f"\n=== {method} on long-tailed digits ===", flush=True)
-        _, report, run_dir = train(config)
+        _, report, run_dir = train(config, overwrite_notice=False)  # its own folders
         rows.append({**_row(method, report), "run_dir": run_dir})
         last = report
     table = format_comparison(rows, last)

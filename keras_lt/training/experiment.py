@@ -404,8 +404,13 @@ def _write_json(path, value):
     os.replace(tmp, path)
 
 
-def train(config):
-    """Trains, evaluates and saves one run; returns (model, report, run_dir)."""
+def train(config, overwrite_notice=True):
+    """Trains, evaluates and saves one run; returns (model, report, run_dir).
+
+    Training afresh over a finished or interrupted run says so on stderr,
+    whatever `config.verbose`; `overwrite_notice=False` (the demo, which
+    retrains its own folders on every call) keeps quiet about it.
+    """
     import keras
 
     from keras_lt.callbacks import ResumableCheckpoint
@@ -440,7 +445,7 @@ def train(config):
     method.build_loss(config, counts)
     method.build_callbacks(config, counts)
     os.makedirs(run_dir, exist_ok=True)
-    if not config.resume and dist.is_chief:
+    if not config.resume and dist.is_chief and overwrite_notice:
         # Said even with --quiet: a finished or interrupted run is about to be replaced.
         if os.path.exists(os.path.join(run_dir, REPORT_FILE)):
             print(f"keras-lt: training afresh over the finished run in {run_dir}: its model, "

@@ -27,3 +27,11 @@ def test_default_job_runs_from_a_fresh_folder(tmp_path):
     # What the demo is for: the long-tail method beats cross-entropy on the rare classes.
     erm, lt = summary["rows"]
     assert lt["few"] > erm["few"]
+
+
+def test_a_second_demo_retrains_its_folders_without_an_overwrite_notice(tmp_path, capsys):
+    from keras_lt.training.demo import run_demo
+
+    for _ in range(2):
+        run_demo(methods=("erm",), epochs=1, output_dir=str(tmp_path), verbose=0)
+    assert "training afresh" not in capsys.readouterr().err
