@@ -62,10 +62,12 @@ def add_train_arguments(parser, dataset=None):
                     "stem, stage1, stage2, stage3 on the CIFAR ResNets, up to stage4 on "
                     "ResNet-18/50)")
     hp.add_argument("--drw-epoch", type=int,
-                    help="epoch at which deferred re-weighting starts (the main LR decay, "
-                    "160 of 200 on CIFAR; 80%% of the epochs for mfw-drw)")
+                    help="epoch at which deferred re-weighting starts, counted from 0 (the main "
+                    "LR decay, 160 of 200 on CIFAR, i.e. from the 161st epoch; 80%% of the "
+                    "epochs for mfw-drw)")
     hp.add_argument("--phase-epoch", type=int,
-                    help="epoch at which the IB loss (or a delayed CDT gamma) switches on")
+                    help="epoch at which the IB loss (or a delayed CDT gamma) switches on, "
+                    "counted from 0")
     hp.add_argument("--phase-lr-factor", type=float,
                     help="multiplier of the learning rate from --phase-epoch on (IB on CIFAR: "
                     "0.01, the reference code's fine-tuning rate; 1 keeps the schedule, as "
@@ -77,7 +79,8 @@ def add_train_arguments(parser, dataset=None):
     sched.add_argument("--lr", type=float, help="peak learning rate")
     sched.add_argument("--warmup-epochs", type=int)
     sched.add_argument("--milestones", type=_int_list,
-                       help="comma-separated learning-rate decay epochs, e.g. 160,180")
+                       help="comma-separated learning-rate decay epochs, counted from 0, e.g. "
+                       "160,180")
     sched.add_argument("--lr-factors", type=_float_list,
                        help="comma-separated cumulative LR multipliers, e.g. 0.01,0.0001")
     sched.add_argument("--weight-decay", type=float)
@@ -97,7 +100,8 @@ def add_train_arguments(parser, dataset=None):
     run.add_argument("--dry-run", action="store_true",
                      help="print the full configuration and the method's pieces; do not train")
     run.add_argument("--config", help="run a saved config.json again (only --data-dir, "
-                     "--output-dir, --run-name, --resume, --strategy, --no-monitor may change)")
+                     "--output-dir, --run-name, --resume, --strategy, --no-monitor, --quiet "
+                     "may change)")
     run.add_argument("--no-monitor", dest="monitor", action="store_false", default=None,
                      help="do not show the test split's accuracy after each epoch")
     run.add_argument("--quiet", action="store_true",
@@ -153,7 +157,8 @@ def config_from_args(args):
         if changed:
             raise ValueError(
                 f"--config reruns {args.config} as it is; it cannot change "
-                f"{', '.join(changed)} (only {', '.join(sorted(_RERUN_FIELDS))})."
+                f"{', '.join(f'`{name}`' for name in changed)} (only --data-dir, --output-dir, "
+                "--run-name, --resume, --strategy, --no-monitor and --quiet may change)."
             )
         base.update(given)
         config = TrainConfig.from_dict(base)
@@ -191,7 +196,9 @@ def build_parser():
     ev.add_argument("model", help="saved model folder (saved_models/RUN) or its .keras file")
     ev.add_argument("--data-dir", help="dataset folder; default: the model's training data")
     ev.add_argument("--dataset", help="dataset kind of --data-dir (default: the model's)")
-    ev.add_argument("--split", default="test", help="split to evaluate (default test)")
+    ev.add_argument("--split", default="test", choices=("test", "train"),
+                    help="split to evaluate: test (default; iNaturalist's and Tiny-ImageNet's "
+                    "val) or train")
     ev.add_argument("--output", help="folder for the report (default: <model "
                     "folder>/eval-<data folder or dataset name>-<split>)")
     ev.add_argument("--batch-size", type=int, default=256)

@@ -107,6 +107,13 @@ def test_reloaded_model_predicts_identically(tmp_path):
     assert main(["evaluate", run_dir, "--output", str(tmp_path / "eval")]) == 0
     again = json.loads((tmp_path / "eval" / "report.json").read_text())
     assert again["top1"] == report["top1"]
+    # A split that is not one: refused (it read the training pool as "test" before).
+    from keras_lt.training.experiment import evaluate
+
+    with pytest.raises(ValueError, match="`split` must be one of"):
+        evaluate(run_dir, split="val")
+    with pytest.raises(SystemExit):
+        main(["evaluate", run_dir, "--split", "bogus"])
 
 
 def test_mirrored_strategy(tmp_path):
@@ -186,6 +193,10 @@ def test_clear_errors(tmp_path, capsys):
     assert "--config" in error_of(["train", "--config", str(tmp_path / "none.json")])
     # In the command line's terms: the option, not the library's setting name.
     assert "does not use `--beta`" in error_of(["train", "digits", "--beta", "0.9", *out])
+    assert "(it reads: `--gamma`)" in error_of(["train", "digits", "--method", "focal",
+                                                "--beta", "0.9", *out])
+    assert "shapes step imbalance only" in error_of(["train", "digits", "--minority-fraction",
+                                                     "0.3", *out])
     assert "`--batch-size`" in error_of(["train", "digits", "--batch-size", "0", *out])
     # A hyper-parameter the loss refuses: refused before the run folder is written.
     assert "`--beta` must lie in [0, 1)" in error_of(["train", "digits", "--method", "cb-softmax",

@@ -41,6 +41,7 @@ IMBALANCE_TYPES = ("exp", "step", "natural")
 WHOLE_NUMBER_SETTINGS = (("epochs", 1), ("batch_size", 1), ("seed", 0), ("drw_epoch", 0),
                          ("phase_epoch", 0), ("warmup_epochs", 0))
 STRATEGIES = ("none", "mirrored", "multiworker")
+MINORITY_FRACTION = 0.5  # step imbalance: half the classes are minority ones (Cao et al.)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,7 +336,7 @@ class TrainConfig:
     data_dir: Optional[str] = None
     imbalance: Optional[str] = None
     ratio: Optional[float] = None
-    minority_fraction: float = 0.5
+    minority_fraction: float = MINORITY_FRACTION
     # Method hyper-parameters.
     beta: Optional[float] = None
     gamma: Optional[float] = None
@@ -398,6 +399,11 @@ class TrainConfig:
         if not 0.0 < self.minority_fraction < 1.0:
             raise ValueError(
                 f"`minority_fraction` must lie in (0, 1), got {self.minority_fraction}."
+            )
+        imbalance = self.imbalance or d.imbalance
+        if self.minority_fraction != MINORITY_FRACTION and imbalance != "step":
+            raise ValueError(
+                f"`minority_fraction` shapes step imbalance only; this run's is {imbalance!r}."
             )
         for name, minimum in WHOLE_NUMBER_SETTINGS:
             if getattr(self, name) is not None:
@@ -552,7 +558,7 @@ class TrainConfig:
         imbalance = c.imbalance
         if c.ratio is not None and c.imbalance != "natural":
             imbalance += f"{c.ratio:.12g}"
-        if c.imbalance == "step" and c.minority_fraction != 0.5:
+        if c.imbalance == "step" and c.minority_fraction != MINORITY_FRACTION:
             imbalance += f"-mu{c.minority_fraction:.12g}"
         return f"{c.dataset}-{imbalance}-{c.method}-e{c.epochs}-s{c.seed}"
 

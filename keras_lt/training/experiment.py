@@ -50,6 +50,9 @@ CONFIG_FILE = "config.json"
 CLASSES_FILE = "classes.json"
 HISTORY_FILE = "history.json"
 HISTORY_PLOT = "history.png"
+# What `evaluate` reads: the test split (iNaturalist's and Tiny-ImageNet's val)
+# or the training split.
+EVALUATION_SPLITS = ("test", "train")
 
 # ImageNet channel statistics in [0, 255], for data read lazily from files
 # (iNaturalist), where the training set's own statistics are not at hand.
@@ -353,7 +356,7 @@ def _changed_settings(config, saved_path):
         _log(config, f"--resume: cannot read {saved_path} ({error}); settings not compared.")
         return None
     ours, theirs = config.to_dict(), saved.to_dict()
-    return [f"{k}: {theirs.get(k)!r} -> {ours[k]!r}" for k in sorted(ours)
+    return [f"`{k}`: {theirs.get(k)!r} -> {ours[k]!r}" for k in sorted(ours)
             if k not in RUN_SETTINGS and ours[k] != theirs.get(k)]
 
 
@@ -368,8 +371,8 @@ def check_resume_config(config, saved_path):
         raise ValueError(
             f"--resume: the checkpoint in {os.path.dirname(saved_path)} was trained with other "
             f"settings ({', '.join(changed)}; a default may have changed since it started). "
-            f"Resume with the run's own settings (--config {saved_path}), or start a new run "
-            "(another --run-name, or no --resume)."
+            f"Resume with the run's own settings (--config {saved_path} --resume), or start a "
+            "new run (another --run-name, or no --resume)."
         )
 
 
@@ -389,6 +392,15 @@ def check_legacy_run(config):
     if os.path.exists(ours) or not (os.path.exists(theirs) and os.path.exists(saved)):
         return
     if _changed_settings(config, saved) == []:
+        from keras_lt.evaluation.report import REPORT_FILE
+
+        if os.path.exists(os.path.join(legacy, REPORT_FILE)):
+            raise ValueError(
+                f"--resume: {legacy} holds a finished run of the same settings, saved under "
+                "the default folder name of earlier versions: its report.json has the result "
+                f"(keras-lt evaluate {legacy} reports it again). Without --resume a new run "
+                f"trains into {config.run_dir}."
+            )
         raise ValueError(
             f"--resume: {config.run_dir} has no checkpoint, but {legacy} holds one of the same "
             "settings, saved under the default folder name of earlier versions. Continue it "
@@ -467,7 +479,12 @@ def train(config, overwrite_notice=True):
     initial_epoch = 0
     if config.resume and os.path.exists(checkpoint.path):
         initial_epoch = restore_checkpoint(model, checkpoint)
-        _log(config, f"Resuming at epoch {initial_epoch + 1} from {checkpoint.path}.")
+        if initial_epoch >= config.epochs:
+            _log(config, f"{checkpoint.path} holds all {config.epochs} epochs: nothing left to "
+                         "train; evaluating and saving the run again.")
+        else:
+            _log(config, f"Resuming at epoch {initial_epoch + 1} of {config.epochs} from "
+                         f"{checkpoint.path}.")
     elif config.resume:  # said even with --quiet, by every worker (each has its own)
         print(f"keras-lt: --resume: no checkpoint in {checkpoint.directory}; starting afresh.",
               file=sys.stderr, flush=True)
@@ -618,6 +635,8 @@ def evaluate(model_path, data_dir=None, dataset=None, split="test", output_dir=N
 
     from keras_lt.evaluation import evaluate_model, format_report, write_report
 
+    if split not in EVALUATION_SPLITS:
+        raise ValueError(f"`split` must be one of {EVALUATION_SPLITS}, got {split!r}.")
     run_dir, model_file = find_run(model_path)
     config_path = os.path.join(run_dir, CONFIG_FILE)
     classes_path = os.path.join(run_dir, CLASSES_FILE)

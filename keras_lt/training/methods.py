@@ -129,7 +129,7 @@ class Method:
         if unused:
             raise ValueError(
                 f"Method {self.name!r} does not use {', '.join(f'`{n}`' for n in unused)} "
-                f"(it reads: {', '.join(self.hyperparameters) or 'nothing'})."
+                f"(it reads: {', '.join(f'`{n}`' for n in self.hyperparameters) or 'nothing'})."
             )
         return config
 

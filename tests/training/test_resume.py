@@ -109,7 +109,13 @@ def test_resume_finds_a_run_saved_under_the_older_default_name(tmp_path, capsys)
     # A run saved where earlier versions put it: <dataset>-<imbalance>-<method>.
     assert main(argv + ["--run-name", "digits-exp-erm"]) == 0
     capsys.readouterr()
-    # --resume under the new default name would start over beside it: refused, with the fix.
+    # --resume under the new default name would start over beside it: refused. It finished:
+    # the message says where its result is.
+    assert main(argv + ["--resume"]) == 2
+    said = capsys.readouterr().err
+    assert "holds a finished run of the same settings" in said and "report.json" in said
+    # Interrupted (a checkpoint, no report): the message gives the command that continues it.
+    (tmp_path / "digits-exp-erm" / "report.json").unlink()
     assert main(argv + ["--resume"]) == 2
     said = capsys.readouterr().err
     legacy_config = tmp_path / "digits-exp-erm" / "config.json"
@@ -134,7 +140,9 @@ def test_resume_with_other_settings_is_refused(tmp_path, capsys):
     # it would continue the checkpoint on another subset of the data.
     assert main(argv + ["--ratio", "5", "--run-name", "digits-exp20-erm-e1-s0",
                         "--resume"]) != 0
-    assert "other settings (ratio: 20.0 -> 5.0;" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "other settings (`--ratio`: 20.0 -> 5.0;" in said
+    assert f"--config {config} --resume" in said  # the command that does resume it
     assert config.read_text() == saved  # the run's own record is not overwritten
     # What is printed and monitored may change (so may --data-dir and --output-dir).
     assert main([a for a in argv if a != "--no-monitor"] + ["--resume"]) == 0
