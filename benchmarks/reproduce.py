@@ -838,11 +838,9 @@ def run_row(row, runs_dir, data_dir, device, log=print):
 
 
 def _write_json(path, value):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    from keras_lt.atomic_write import atomic_write_text
+
+    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
 # ---------------------------------------------------------------- results

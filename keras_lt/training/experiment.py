@@ -38,6 +38,7 @@ import warnings
 
 import numpy as np
 
+from keras_lt.atomic_write import atomic_write_text
 from keras_lt.training.config import RUN_SETTINGS, TrainConfig
 from keras_lt.training.history import (HISTORY_CSV, best_epoch, history_logger, last_epoch,
                                        plot_history, read_history)
@@ -409,11 +410,7 @@ def check_legacy_run(config):
 
 
 def _write_json(path, value):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=2, sort_keys=True, default=float)
-        f.write("\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True, default=float) + "\n")
 
 
 def train(config, overwrite_notice=True):

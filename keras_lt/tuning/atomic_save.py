@@ -6,28 +6,14 @@ writing (emptying it) and then writes it. A search killed between the two
 leaves an empty `oracle.json`, and `overwrite=False` then fails to resume
 with a JSONDecodeError. `install()` makes that function write a temporary
 file beside the target and `os.replace` it, so a kill leaves the previous
-state whole. Paths with a scheme (gs://...) keep KerasTuner's own writer.
+state whole (`keras_lt.atomic_write`). Paths with a scheme (gs://...) keep
+KerasTuner's own writer.
 """
 
 import json
 import os
 
-
-def atomic_write_text(path, text):
-    """Writes `text` to a temporary file beside `path`, then renames it onto `path`."""
-    path = os.fspath(path)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(temporary, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:  # an exception (not a kill): leave no temporary file
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
+from keras_lt.atomic_write import atomic_write_text
 
 
 def atomic_save_json(path, obj, fallback=None):

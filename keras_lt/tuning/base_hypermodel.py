@@ -41,6 +41,7 @@ import types
 
 import numpy as np
 
+from keras_lt.atomic_write import atomic_write_text
 from keras_lt.tuning.dependency import import_keras_tuner
 
 kt = import_keras_tuner()
@@ -155,10 +156,7 @@ class TrialRecord(keras.callbacks.Callback):
         }
         info.update(self.extra)
         path = os.path.join(os.path.dirname(self.filepath), TRIAL_INFO_FILE)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "w") as f:
-            json.dump(info, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(info, indent=2, sort_keys=True))
 
 
 def _is_keras_tuner_checkpoint(callback):

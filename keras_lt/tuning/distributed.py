@@ -32,7 +32,7 @@ import json
 import os
 import time
 
-from keras_lt.tuning.atomic_save import atomic_write_text
+from keras_lt.atomic_write import atomic_write_text
 
 SEARCH_END_FILE = "search_end.json"
 ROLES = ("standalone", "chief", "worker")

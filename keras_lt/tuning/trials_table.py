@@ -18,10 +18,12 @@ process, whatever order the files are listed in.
 
 import csv
 import glob
+import io
 import json
 import math
 import os
 
+from keras_lt.atomic_write import atomic_write_text
 from keras_lt.tuning.base_hypermodel import FEW_SHOT, OBJECTIVE, TRIAL_INFO_FILE
 
 CSV_FILE = "trials.csv"
@@ -142,13 +144,12 @@ def write_trials_table(rows, out_dir, order=None, metadata=None, direction="max"
     flat = _flat(rows, order, best_id)
     columns = table_columns(rows, order)
     csv_path = os.path.join(out_dir, CSV_FILE)
-    tmp = f"{csv_path}.tmp-{os.getpid()}"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        for row in flat:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    os.replace(tmp, csv_path)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=columns)
+    writer.writeheader()
+    for row in flat:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    atomic_write_text(csv_path, table.getvalue())
     json_path = os.path.join(out_dir, JSON_FILE)
     document = dict(metadata or {})
     document.update({
@@ -158,11 +159,7 @@ def write_trials_table(rows, out_dir, order=None, metadata=None, direction="max"
         "columns": columns,
         "trials": flat,
     })
-    tmp = f"{json_path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(document, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, json_path)
+    atomic_write_text(json_path, json.dumps(document, indent=2) + "\n")
     return {"csv": csv_path, "json": json_path}
 
 
