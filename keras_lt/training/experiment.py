@@ -451,8 +451,8 @@ def train(config, overwrite_notice=True):
     # the method's loss and callbacks check their hyper-parameters on its counts.
     data = load_data(config)
     counts = data.counts
-    method.build_loss(config, counts)
-    method.build_callbacks(config, counts)
+    method.build_loss(config, counts)  # checked only: the model's own is built in its scope
+    callbacks = method.build_callbacks(config, counts, verbose=config.verbose)
     os.makedirs(run_dir, exist_ok=True)
     if not config.resume and dist.is_chief and overwrite_notice:
         # Said even with --quiet: a finished or interrupted run is about to be replaced.
@@ -488,7 +488,6 @@ def train(config, overwrite_notice=True):
     train_data, test_data = input_pipelines(config, method, data, initial_epoch)
     dist.prepare(model, lambda: _sample_batch(train_data))
 
-    callbacks = method.build_callbacks(config, counts, verbose=config.verbose)
     history_csv = os.path.join(run_dir, HISTORY_CSV)
     if dist.is_chief:  # each epoch's logs, written before its checkpoint
         callbacks.append(history_logger(history_csv, initial_epoch))
