@@ -555,12 +555,21 @@ class TrainConfig:
         settings (beta, lr, ...) are not in the name.
         """
         c = self if self.epochs is not None and self.imbalance is not None else self.resolve()
+        return f"{c.data_name()}-{c.method}-e{c.epochs}-s{c.seed}"
+
+    def data_name(self):
+        """<dataset>-<imbalance><ratio>, e.g. cifar10-exp100 (step data with
+        another minority fraction than 0.5 adds -mu<fraction>): the data part
+        of the default run and search project names."""
+        resolved = self.imbalance is not None and (self.ratio is not None
+                                                   or self.imbalance == "natural")
+        c = self if resolved else self.resolve()
         imbalance = c.imbalance
         if c.ratio is not None and c.imbalance != "natural":
             imbalance += f"{c.ratio:.12g}"
         if c.imbalance == "step" and c.minority_fraction != MINORITY_FRACTION:
             imbalance += f"-mu{c.minority_fraction:.12g}"
-        return f"{c.dataset}-{imbalance}-{c.method}-e{c.epochs}-s{c.seed}"
+        return f"{c.dataset}-{imbalance}"
 
     def legacy_run_name(self):
         """The default folder name before 2026-12-05, <dataset>-<imbalance>-<method>:

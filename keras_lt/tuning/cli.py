@@ -85,7 +85,8 @@ def add_tune_parser(subparsers):
     search.add_argument("--directory", default="tuning",
                         help="folder of the KerasTuner projects (default tuning/)")
     search.add_argument("--project-name",
-                        help="project folder name (default <dataset>-<imbalance>-<method>)")
+                        help="project folder name (default "
+                             "<dataset>-<imbalance><ratio>-<method>, e.g. cifar10-exp100-cdt)")
     again = search.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue the search found in the project folder")
@@ -148,6 +149,7 @@ def run_tune(args):
     try:  # KerasTuner (the "tuning" extra) is needed from here on
         from keras_lt.tuning import distributed
         from keras_lt.tuning.hypermodels import make_hypermodel
+        from keras_lt.tuning.project_folder import resolve_project_name
         from keras_lt.tuning.search import pin_fixed, run_search
         from keras_lt.tuning.search_data import default_val_per_class, load_search_data
     except ImportError as error:
@@ -155,7 +157,8 @@ def run_tune(args):
         return 2
     role = distributed.search_role()
     resolved = config.resolve()
-    project = args.project_name or f"{resolved.dataset}-{resolved.imbalance}-{method}"
+    project = resolve_project_name(args.directory, resolved, method, args.project_name,
+                                   args.overwrite)
     project_dir = os.path.join(args.directory, project)
     if args.dry_run:
         data = load_search_data(config, args.val_per_class)

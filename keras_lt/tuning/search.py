@@ -41,15 +41,22 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
 import time
 import types
 
 import numpy as np
 
+from keras_lt.atomic_write import atomic_write_text
 from keras_lt.checks import whole_number
 from keras_lt.tuning import distributed
 from keras_lt.tuning.atomic_save import install as install_atomic_save
 from keras_lt.tuning.base_hypermodel import OBJECTIVE, kt, search_objective
+from keras_lt.tuning.project_folder import (
+    SEARCH_CONFIG_FILE,
+    default_project_name,
+    resolve_project_name,
+)
 from keras_lt.tuning.search_data import load_search_data
 from keras_lt.tuning.trials_table import (
     CSV_FILE,
@@ -62,7 +69,6 @@ from keras_lt.tuning.trials_table import (
 )
 
 TUNERS = ("random", "grid", "bayesian")
-SEARCH_CONFIG_FILE = "search_config.json"
 TUNING_FILE = "tuning.json"
 TAU_DIR = "post_hoc_tau"
 
@@ -218,9 +224,7 @@ def _from_legacy(previous, settings):
 
 
 def _write_search_config(path, settings):
-    with open(path, "w") as f:
-        json.dump(settings, f, indent=2, sort_keys=True, default=str)
-        f.write("\n")
+    atomic_write_text(path, json.dumps(settings, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def _check_resume(project_dir, settings, role):
@@ -408,7 +412,8 @@ def run_search(
         max_trials: number of trials (grid: at most the grid's size).
         val_per_class: K of the validation split (3; 10 on iNaturalist).
         directory, project_name: the KerasTuner project folder (default
-            project `<dataset>-<imbalance>-<method>`).
+            project `<dataset>-<imbalance><ratio>-<method>`, e.g.
+            cifar10-exp100-cdt; see `keras_lt.tuning.project_folder`).
         overwrite: False (default) resumes a search found there; True
             starts afresh. Workers never overwrite.
         search_space: `{name: [values]}` replacing default value lists.
@@ -431,6 +436,7 @@ def run_search(
 
     role = distributed.search_role()
     method = method or config.method
+    explicit_name = project_name
     if role == "worker" and overwrite:
         raise ValueError("Only the chief may start a distributed search afresh (overwrite).")
     started = time.time()
@@ -438,8 +444,12 @@ def run_search(
     hypermodel = make_hypermodel(method, data, config,
                                  search_space=pin_fixed(search_space, fixed))
     c = hypermodel.config
-    project_name = project_name or f"{c.dataset}-{c.imbalance}-{method}"
+    project_name = resolve_project_name(directory, c, method, project_name, overwrite)
     project_dir = os.path.join(os.fspath(directory), project_name)
+    if project_name != (explicit_name or default_project_name(c, method)):
+        print(f"Continuing the search in {project_dir}, saved under the default project name "
+              "of earlier versions (project_name / --project-name chooses another).",
+              file=sys.stderr)
     if overwrite and os.path.isdir(project_dir):
         shutil.rmtree(project_dir)
     settings = _search_settings(hypermodel, data, tuner, fixed, method)

@@ -54,7 +54,7 @@ def test_dry_run_shows_the_pins_the_search_uses(capsys):
 def test_an_existing_search_needs_resume_or_overwrite(tmp_path, capsys):
     from keras_lt.cli import main
 
-    project = tmp_path / "digits-exp-cdt"
+    project = tmp_path / "digits-exp20-cdt"  # digits: exp imbalance, ratio 20
     project.mkdir()
     (project / "oracle.json").write_text("{}")
     code = main(["tune", "digits", "--method", "cdt", "--directory", str(tmp_path),

@@ -1,0 +1,61 @@
+"""Where a search lives: the default KerasTuner project name and the older one.
+
+The default project is `<dataset>-<imbalance><ratio>-<method>`, e.g.
+cifar10-exp100-cdt, the data part of the training runs' default names
+(`TrainConfig.data_name`), so that searches on other ratios get folders of
+their own. keras_lt before 2026-12-05 named it `<dataset>-<imbalance>-<method>`;
+a search of the same data saved there is continued there rather than started
+again beside it.
+"""
+
+import json
+import os
+
+SEARCH_CONFIG_FILE = "search_config.json"
+
+
+def default_project_name(config, method):
+    """<dataset>-<imbalance><ratio>-<method> of a resolved `TrainConfig`."""
+    return f"{config.data_name()}-{method}"
+
+
+def legacy_project_name(config, method):
+    """The default project name before 2026-12-05: <dataset>-<imbalance>-<method>."""
+    return f"{config.dataset}-{config.imbalance}-{method}"
+
+
+def resolve_project_name(directory, config, method, project_name=None, overwrite=False):
+    """The project a search uses: `project_name` when given; else the older
+    default folder when it holds a search of the same data (dataset,
+    imbalance, ratio, minority fraction) and the new one holds none, unless
+    `overwrite` starts afresh; else `default_project_name`."""
+    if project_name:
+        return project_name
+    name = default_project_name(config, method)
+    legacy = legacy_project_name(config, method)
+    if overwrite or _stored_search(directory, name) is not None:
+        return name
+    stored = _stored_search(directory, legacy)
+    if stored is not None and _same_data(stored, config):
+        return legacy
+    return name
+
+
+def _stored_search(directory, name):
+    path = os.path.join(os.fspath(directory), name, SEARCH_CONFIG_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _same_data(stored, config):
+    """Whether a search_config.json searched `config`'s data. Its recipe sits
+    under "config"; files written before 2026-12-04 kept a few keys at the top
+    (no minority fraction, which was then always 0.5)."""
+    recipe = stored.get("config", stored)
+    from keras_lt.training.config import MINORITY_FRACTION
+
+    keys = ("dataset", "imbalance", "ratio", "minority_fraction")
+    defaults = {"minority_fraction": MINORITY_FRACTION}
+    return all(recipe.get(k, defaults.get(k)) == getattr(config, k) for k in keys)
