@@ -283,6 +283,15 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
     # -- restore --------------------------------------------------------------
 
+    def saved_epoch(self):
+        """The epoch the checkpoint resumes at (the epochs it holds), or None
+        without a checkpoint. Reads its metadata only."""
+        if not os.path.exists(self.path):
+            return None
+        with np.load(self.path, allow_pickle=False) as data:
+            meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+        return int(meta["epoch"])
+
     def restore(self, model):
         """Restores the state saved in the checkpoint; returns the epoch to resume at."""
         with np.load(self.path, allow_pickle=False) as data:

@@ -298,14 +298,20 @@ def plan(config):
 
     Builds the loss and the phase callbacks on the class counts the data will
     have (from the imbalance profile; iNaturalist's come with its data), so a
-    bad hyper-parameter fails here, not hours into training.
+    bad hyper-parameter fails here, not hours into training; refuses what
+    `train` refuses of a `--resume`, and says under "run_folder" what training
+    would do with the run folder (a new run, a resume at which epoch, a
+    finished or interrupted run replaced).
     """
+    from keras_lt.callbacks import ResumableCheckpoint
     from keras_lt.data import imbalanced_counts
     from keras_lt.data.long_tailed import check_data_dir
 
     config = config.resolve()
     method = get_method(config.method)
     check_data_dir(config.dataset, config.data_dir)  # names only: no image is read
+    checkpoint = ResumableCheckpoint(os.path.join(config.run_dir, CHECKPOINT_DIR), restore=False)
+    check_run_folder(config, checkpoint)  # train's refusals of a resume, before anything else
     d = config.defaults
     counts = None
     if config.dataset == "digits":  # embedded and small: read the real counts
@@ -336,7 +342,29 @@ def plan(config):
     else:
         pieces["loss"] = {"family": method.loss, "variant": method.loss_type or None,
                           "note": "built once the data gives the class counts"}
-    return {"config": config.to_dict(), "method": pieces, "run_dir": config.run_dir}
+    return {"config": config.to_dict(), "method": pieces, "run_dir": config.run_dir,
+            "run_folder": _run_folder_plan(config, checkpoint)}
+
+
+def _run_folder_plan(config, checkpoint):
+    """What `train` would do with the run folder, in words (the chief's view)."""
+    from keras_lt.evaluation.report import REPORT_FILE
+
+    epoch = checkpoint.saved_epoch()
+    if config.resume:
+        if epoch is None:
+            return "--resume finds no checkpoint: trains afresh"
+        if epoch >= config.epochs:
+            return (f"the checkpoint holds all {config.epochs} epochs: evaluates and saves the "
+                    "run again")
+        return f"resumes at epoch {epoch + 1} of {config.epochs} from {checkpoint.path}"
+    if os.path.exists(os.path.join(config.run_dir, REPORT_FILE)):
+        return ("trains afresh over the finished run there: its model, report and checkpoint "
+                "are replaced (--resume keeps it)")
+    if epoch is not None:
+        return (f"trains afresh over the interrupted run there: its checkpoint ({epoch} epochs) "
+                "is overwritten (--resume continues it)")
+    return "a new run"
 
 
 # ---------------------------------------------------------------- training
@@ -375,6 +403,16 @@ def check_resume_config(config, saved_path):
             f"Resume with the run's own settings (--config {saved_path} --resume), or start a "
             "new run (another --run-name, or no --resume)."
         )
+
+
+def check_run_folder(config, checkpoint):
+    """Refuses a `--resume` that would not continue this run: a checkpoint of
+    other settings in the run folder (`check_resume_config`), or none there but
+    one of the same settings under the older default name (`check_legacy_run`)."""
+    check_legacy_run(config)
+    saved_config = os.path.join(config.run_dir, CONFIG_FILE)
+    if config.resume and os.path.exists(checkpoint.path) and os.path.exists(saved_config):
+        check_resume_config(config, saved_config)
 
 
 def check_legacy_run(config):
@@ -444,8 +482,7 @@ def train(config, overwrite_notice=True):
     run_dir = config.run_dir
     saved_config = os.path.join(run_dir, CONFIG_FILE)
     checkpoint = ResumableCheckpoint(_checkpoint_dir(config, dist), restore=False)
-    if config.resume and os.path.exists(checkpoint.path) and os.path.exists(saved_config):
-        check_resume_config(config, saved_config)
+    check_run_folder(config, checkpoint)
     started = time.time()
     # Loaded (and its folder checked) before the run folder is made or written;
     # the method's loss and callbacks check their hyper-parameters on its counts.

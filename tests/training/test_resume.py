@@ -146,3 +146,35 @@ def test_resume_with_other_settings_is_refused(tmp_path, capsys):
     assert config.read_text() == saved  # the run's own record is not overwritten
     # What is printed and monitored may change (so may --data-dir and --output-dir).
     assert main([a for a in argv if a != "--no-monitor"] + ["--resume"]) == 0
+
+
+def test_dry_run_says_what_training_does_with_the_run_folder(tmp_path, capsys):
+    from keras_lt.cli import main
+
+    argv = ["train", "digits", "--epochs", "2", "--batch-size", "512", "--output-dir",
+            str(tmp_path), "--run-name", "r", "--no-monitor", "--quiet"]
+
+    def dry(*extra):
+        capsys.readouterr()
+        code = main(argv + ["--dry-run", *extra])
+        out, err = capsys.readouterr()
+        return json.loads(out)["run_folder"] if code == 0 else err
+
+    assert dry() == "a new run"
+    assert dry("--resume") == "--resume finds no checkpoint: trains afresh"
+    assert main(argv) == 0
+    assert dry().startswith("trains afresh over the finished run there")
+    assert dry("--resume").startswith("the checkpoint holds all 2 epochs")
+    (tmp_path / "r" / "report.json").unlink()
+    assert "its checkpoint (2 epochs) is overwritten" in dry()
+    # A checkpoint one epoch in (its metadata says so) resumes at the second epoch.
+    checkpoint = tmp_path / "r" / "checkpoint" / "checkpoint.npz"
+    with np.load(checkpoint) as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    arrays["meta"] = np.frombuffer(json.dumps(dict(meta, epoch=1)).encode("utf-8"), np.uint8)
+    np.savez(checkpoint, **arrays)
+    assert dry("--resume") == f"resumes at epoch 2 of 2 from {checkpoint}"
+    # What train refuses, the dry run refuses: a resume with other settings.
+    said = dry("--resume", "--lr", "0.2")
+    assert "was trained with other settings" in said and "`--lr`: 0.05 -> 0.2" in said
