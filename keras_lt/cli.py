@@ -98,7 +98,8 @@ def add_train_arguments(parser, dataset=None):
     run.add_argument("--resume", action="store_true",
                      help="continue from the run folder's last checkpoint")
     run.add_argument("--dry-run", action="store_true",
-                     help="print the full configuration and the method's pieces; do not train")
+                     help="print the full configuration, the method's pieces and what training "
+                          "would do with the run folder; do not train")
     run.add_argument("--config", help="run a saved config.json again (only --data-dir, "
                      "--output-dir, --run-name, --resume, --strategy, --no-monitor, --quiet "
                      "may change)")

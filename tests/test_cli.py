@@ -187,6 +187,9 @@ def test_clear_errors(tmp_path, capsys):
     assert "has 10 class folders, but cifar100 has 100 classes" in said
     assert "has 10 class folders" in error_of(["train", "cifar100", "--data-dir", str(ten), *out])
     assert not (tmp_path / "out").exists()  # no run folder, whatever its name
+    # digits reads no folder: --data-dir with it is a mistake, not ignored.
+    said = error_of(["train", "digits", "--data-dir", str(ten), *dry])
+    assert f"`--data-dir` {str(ten)!r} would be ignored" in said
     bad_json = tmp_path / "bad.json"
     bad_json.write_text('{"dataset": "digits",\n')
     assert f"--config {bad_json}: cannot read it" in error_of(["train", "--config", str(bad_json)])

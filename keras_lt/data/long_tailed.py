@@ -69,7 +69,8 @@ def check_data_dir(dataset, data_dir, with_test=True):
     """Checks an offline copy before anything is read from it; returns the folder
     to read (for CIFAR: `data_dir` itself or `data_dir/<dataset>`).
 
-    Raises ValueError when `data_dir` is not a folder, or when a CIFAR copy
+    Raises ValueError when `data_dir` is given for digits (which it would not
+    be read for) or is not a folder, or when a CIFAR copy
     lacks the train/ (and test/) splits or its train/ has another number of
     class folders than the dataset has classes (a CIFAR-10 copy given as
     CIFAR-100). Reads only folder names, so `--dry-run` can afford it.
@@ -77,6 +78,11 @@ def check_data_dir(dataset, data_dir, with_test=True):
     if data_dir is None:
         return None
     data_dir = os.fspath(data_dir)
+    if dataset == "digits":
+        raise ValueError(
+            f"digits comes with scikit-learn and reads no folder: `data_dir` {data_dir!r} "
+            "would be ignored (leave it out, or name the dataset of that folder)."
+        )
     if not os.path.isdir(data_dir):
         raise ValueError(f"Data folder {data_dir!r} does not exist or is not a directory.")
     if dataset not in IMAGE_FOLDER_CLASSES:

@@ -61,6 +61,9 @@ def test_errors(tmp_path):
         load_long_tailed("tiny_imagenet")
     with pytest.raises(ValueError, match="long-tailed already"):
         load_long_tailed("inaturalist2018", data_dir=tmp_path, imbalance="exp")
+    # digits is scikit-learn's: a folder given with it would go unread.
+    with pytest.raises(ValueError, match="digits comes with scikit-learn and reads no folder"):
+        load_long_tailed("digits", data_dir=tmp_path)
 
 
 
