@@ -149,7 +149,7 @@ def run_tune(args):
     try:  # KerasTuner (the "tuning" extra) is needed from here on
         from keras_lt.tuning import distributed
         from keras_lt.tuning.hypermodels import make_hypermodel
-        from keras_lt.tuning.project_folder import resolve_project_name
+        from keras_lt.tuning.project_folder import check_legacy_search, default_project_name
         from keras_lt.tuning.search import pin_fixed, run_search
         from keras_lt.tuning.search_data import default_val_per_class, load_search_data
     except ImportError as error:
@@ -157,9 +157,10 @@ def run_tune(args):
         return 2
     role = distributed.search_role()
     resolved = config.resolve()
-    project = resolve_project_name(args.directory, resolved, method, args.project_name,
-                                   args.overwrite)
+    project = args.project_name or default_project_name(resolved, method)
     project_dir = os.path.join(args.directory, project)
+    if not args.project_name and role != "worker":
+        check_legacy_search(args.directory, resolved, method, args.overwrite)
     if args.dry_run:
         data = load_search_data(config, args.val_per_class)
         hm = make_hypermodel(method, data, config, search_space=pin_fixed(search_space, fixed))

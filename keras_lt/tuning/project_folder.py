@@ -4,8 +4,8 @@ The default project is `<dataset>-<imbalance><ratio>-<method>`, e.g.
 cifar10-exp100-cdt, the data part of the training runs' default names
 (`TrainConfig.data_name`), so that searches on other ratios get folders of
 their own. keras_lt before 2026-12-05 named it `<dataset>-<imbalance>-<method>`;
-a search of the same data saved there is continued there rather than started
-again beside it.
+a search of the same data saved there is not started again beside it
+unasked (`check_legacy_search`).
 """
 
 import json
@@ -24,21 +24,25 @@ def legacy_project_name(config, method):
     return f"{config.dataset}-{config.imbalance}-{method}"
 
 
-def resolve_project_name(directory, config, method, project_name=None, overwrite=False):
-    """The project a search uses: `project_name` when given; else the older
-    default folder when it holds a search of the same data (dataset,
-    imbalance, ratio, minority fraction) and the new one holds none, unless
-    `overwrite` starts afresh; else `default_project_name`."""
-    if project_name:
-        return project_name
+def check_legacy_search(directory, config, method, overwrite=False):
+    """Refuses to start a search under the default name when none is there
+    but the older default folder holds one of the same data (dataset,
+    imbalance, ratio, minority fraction): it would begin again beside it.
+    The message names both ways on; `overwrite` starts afresh under the new
+    name. For the chief or a standalone search only: workers follow the chief.
+    """
     name = default_project_name(config, method)
     legacy = legacy_project_name(config, method)
     if overwrite or _stored_search(directory, name) is not None:
-        return name
+        return
     stored = _stored_search(directory, legacy)
     if stored is not None and _same_data(stored, config):
-        return legacy
-    return name
+        legacy_dir = os.path.join(os.fspath(directory), legacy)
+        raise ValueError(
+            f"{legacy_dir} holds a search of the same data, saved under the default project "
+            f"name of earlier versions: continue it with `project_name` {legacy!r} (and "
+            f"--resume on the command line), or start afresh under {name!r} with `overwrite`."
+        )
 
 
 def _stored_search(directory, name):

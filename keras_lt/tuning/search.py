@@ -41,7 +41,6 @@ import dataclasses
 import json
 import os
 import shutil
-import sys
 import time
 import types
 
@@ -54,8 +53,8 @@ from keras_lt.tuning.atomic_save import install as install_atomic_save
 from keras_lt.tuning.base_hypermodel import OBJECTIVE, kt, search_objective
 from keras_lt.tuning.project_folder import (
     SEARCH_CONFIG_FILE,
+    check_legacy_search,
     default_project_name,
-    resolve_project_name,
 )
 from keras_lt.tuning.search_data import load_search_data
 from keras_lt.tuning.trials_table import (
@@ -436,7 +435,6 @@ def run_search(
 
     role = distributed.search_role()
     method = method or config.method
-    explicit_name = project_name
     if role == "worker" and overwrite:
         raise ValueError("Only the chief may start a distributed search afresh (overwrite).")
     started = time.time()
@@ -444,12 +442,10 @@ def run_search(
     hypermodel = make_hypermodel(method, data, config,
                                  search_space=pin_fixed(search_space, fixed))
     c = hypermodel.config
-    project_name = resolve_project_name(directory, c, method, project_name, overwrite)
+    if not project_name and role != "worker":
+        check_legacy_search(directory, c, method, overwrite)
+    project_name = project_name or default_project_name(c, method)
     project_dir = os.path.join(os.fspath(directory), project_name)
-    if project_name != (explicit_name or default_project_name(c, method)):
-        print(f"Continuing the search in {project_dir}, saved under the default project name "
-              "of earlier versions (project_name / --project-name chooses another).",
-              file=sys.stderr)
     if overwrite and os.path.isdir(project_dir):
         shutil.rmtree(project_dir)
     settings = _search_settings(hypermodel, data, tuner, fixed, method)

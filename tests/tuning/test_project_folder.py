@@ -1,11 +1,11 @@
-"""The default search project name, and the older name a search is continued under."""
+"""The default search project name, and a search saved under the older one."""
 
 import json
 
 import pytest
 
 from keras_lt.training.config import TrainConfig
-from keras_lt.tuning.project_folder import default_project_name, resolve_project_name
+from keras_lt.tuning.project_folder import check_legacy_search, default_project_name
 
 
 def _config(**settings):
@@ -31,51 +31,69 @@ def test_the_default_project_names_the_ratio(settings, name):
 
 
 def test_searches_on_two_ratios_get_two_folders(tmp_path):
-    _stored_search(tmp_path, "cifar10-exp100-cdt",
+    _stored_search(tmp_path, "cifar10-exp-cdt",
                    {"dataset": "cifar10", "imbalance": "exp", "ratio": 100.0})
-    assert resolve_project_name(tmp_path, _config(ratio=10), "cdt") == "cifar10-exp10-cdt"
+    check_legacy_search(tmp_path, _config(ratio=10), "cdt")  # other data: not refused
 
 
-def test_a_search_under_the_older_name_is_continued_there(tmp_path):
+def test_a_search_under_the_older_name_is_not_begun_again_beside_it(tmp_path):
     _stored_search(tmp_path, "cifar10-exp-cdt",
                    {"dataset": "cifar10", "imbalance": "exp", "ratio": 100.0,
                     "minority_fraction": 0.5})
-    assert resolve_project_name(tmp_path, _config(), "cdt") == "cifar10-exp-cdt"
-    # Not for other data, not when asked to start afresh, never over a chosen name.
-    assert resolve_project_name(tmp_path, _config(ratio=50), "cdt") == "cifar10-exp50-cdt"
-    assert resolve_project_name(tmp_path, _config(), "cdt", overwrite=True) == \
-        "cifar10-exp100-cdt"
-    assert resolve_project_name(tmp_path, _config(), "cdt", project_name="mine") == "mine"
-
-
-def test_a_search_under_the_new_name_wins_over_the_older_one(tmp_path):
-    recipe = {"dataset": "cifar10", "imbalance": "exp", "ratio": 100.0}
-    _stored_search(tmp_path, "cifar10-exp-cdt", recipe)
-    _stored_search(tmp_path, "cifar10-exp100-cdt", recipe)
-    assert resolve_project_name(tmp_path, _config(), "cdt") == "cifar10-exp100-cdt"
+    with pytest.raises(ValueError, match="continue it with `project_name` 'cifar10-exp-cdt'"):
+        check_legacy_search(tmp_path, _config(), "cdt")
+    check_legacy_search(tmp_path, _config(), "cdt", overwrite=True)  # afresh, asked for
+    # Once a search lives under the new name, the older one is left alone.
+    _stored_search(tmp_path, "cifar10-exp100-cdt",
+                   {"dataset": "cifar10", "imbalance": "exp", "ratio": 100.0})
+    check_legacy_search(tmp_path, _config(), "cdt")
 
 
 def test_the_oldest_search_config_layout_is_read(tmp_path):
     # Before 2026-12-04 the recipe keys sat at the top level, with no minority fraction.
     _stored_search(tmp_path, "cifar10-step-cdt",
                    {"dataset": "cifar10", "imbalance": "step", "ratio": 10}, top_level=True)
-    assert resolve_project_name(tmp_path, _config(imbalance="step", ratio=10), "cdt") == \
-        "cifar10-step-cdt"
-    assert resolve_project_name(
-        tmp_path, _config(imbalance="step", ratio=10, minority_fraction=0.3), "cdt") == \
-        "cifar10-step10-mu0.3-cdt"
+    with pytest.raises(ValueError, match="cifar10-step-cdt holds a search of the same data"):
+        check_legacy_search(tmp_path, _config(imbalance="step", ratio=10), "cdt")
+    check_legacy_search(tmp_path, _config(imbalance="step", ratio=10, minority_fraction=0.3),
+                        "cdt")
 
 
-def test_the_cli_guards_and_shows_the_older_folder(tmp_path, capsys):
+def test_the_cli_names_both_ways_on(tmp_path, capsys):
     from keras_lt.cli import main
 
     _stored_search(tmp_path, "digits-exp-cdt",
                    {"dataset": "digits", "imbalance": "exp", "ratio": 20.0})
-    argv = ["tune", "digits", "--method", "cdt", "--directory", str(tmp_path), "--epochs", "1"]
-    assert main(argv + ["--quiet"]) == 2  # a search is there: --resume or --overwrite
-    assert "digits-exp-cdt holds a search already" in capsys.readouterr().err
-    assert main(argv + ["--dry-run"]) == 0
-    assert json.loads(capsys.readouterr().out)["project_dir"] == str(tmp_path / "digits-exp-cdt")
-    assert main(argv + ["--dry-run", "--overwrite"]) == 0
+    argv = ["tune", "digits", "--method", "cdt", "--directory", str(tmp_path), "--epochs", "1",
+            "--dry-run"]
+    for extra in ([], ["--resume"]):  # refused by the dry run as by the search
+        assert main(argv + extra) == 2
+        said = capsys.readouterr().err
+        assert "continue it with `--project-name` 'digits-exp-cdt'" in said
+        assert "start afresh under 'digits-exp20-cdt' with `--overwrite`" in said
+    assert main(argv + ["--overwrite"]) == 0
     assert json.loads(capsys.readouterr().out)["project_dir"] == \
         str(tmp_path / "digits-exp20-cdt")
+    assert main(argv + ["--project-name", "digits-exp-cdt", "--resume"]) == 0
+    assert json.loads(capsys.readouterr().out)["project_dir"] == \
+        str(tmp_path / "digits-exp-cdt")
+
+
+def test_run_search_refuses_as_the_cli_does(tmp_path, monkeypatch):
+    from keras_lt.tuning import distributed, search
+
+    from .helpers import digits_config
+
+    _stored_search(tmp_path, "digits-exp-cdt",
+                   {"dataset": "digits", "imbalance": "exp", "ratio": 20.0})
+    with pytest.raises(ValueError, match="holds a search of the same data"):
+        search.run_search(digits_config(), method="cdt", directory=str(tmp_path),
+                          retrain=False, verbose=0)
+    assert not (tmp_path / "digits-exp20-cdt").exists()
+    # A worker follows its chief: it neither refuses nor picks the older folder.
+    monkeypatch.setattr(distributed, "search_role", lambda environ=None: "worker")
+    monkeypatch.setattr(search, "make_tuner", lambda *a, **k: (_ for _ in ()).throw(
+        RuntimeError("reached the tuner")))
+    with pytest.raises(RuntimeError, match="reached the tuner"):
+        search.run_search(digits_config(), method="cdt", directory=str(tmp_path),
+                          retrain=False, verbose=0)
