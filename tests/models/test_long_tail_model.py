@@ -345,6 +345,23 @@ def test_compile_warns_when_ldam_scales_a_head_that_is_not_cosine():
     assert len(compile_warnings(softmax, L.FocalLoss())) == 1
 
 
+def test_a_phase_switch_to_ldam_checks_the_head_as_compile_does():
+    from keras_lt.callbacks import PhaseSwitch
+
+    keras.utils.set_random_seed(0)
+    x, y = long_tailed_images()
+    model = LongTailModel(keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(6)]),
+                          keras.layers.Dense(4))
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[
+            PhaseSwitch("loss", L.LDAMLoss(COUNTS), start_epoch=1)])
+    found = [str(w.message) for w in record if "LDAMLoss multiplies" in str(w.message)]
+    assert len(found) == 1 and "Dense" in found[0]
+
+
 def test_the_loss_does_not_warn_again_in_fit_after_compile_warned():
     keras.utils.set_random_seed(0)
     x, y = long_tailed_images()
