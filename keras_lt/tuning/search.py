@@ -51,6 +51,7 @@ from keras_lt.checks import whole_number
 from keras_lt.tuning import distributed
 from keras_lt.tuning.atomic_save import install as install_atomic_save
 from keras_lt.tuning.base_hypermodel import OBJECTIVE, kt, search_objective
+from keras_lt.tuning.finished_trials import settle_finished_trials
 from keras_lt.tuning.project_folder import (
     SEARCH_CONFIG_FILE,
     check_legacy_search,
@@ -137,7 +138,7 @@ def make_tuner(hypermodel, tuner="random", max_trials=10, directory="tuning",
     max_trials = whole_number(max_trials, "max_trials", minimum=1)
     install_atomic_save()  # a search killed while saving its state still resumes
     cls = {"random": RandomSearch, "grid": GridSearch, "bayesian": BayesianOptimization}[tuner]
-    return cls(
+    kt_tuner = cls(
         hypermodel,
         objective=search_objective(),
         max_trials=int(max_trials),
@@ -150,6 +151,8 @@ def make_tuner(hypermodel, tuner="random", max_trials=10, directory="tuning",
         project_name=project_name,
         overwrite=overwrite,
     )
+    settle_finished_trials(kt_tuner.oracle)  # one killed after it ended is not run again
+    return kt_tuner
 
 
 def pin_fixed(search_space, fixed):
