@@ -30,6 +30,9 @@ from keras_lt.data.validation_split import balanced_validation_split
 
 DATASETS = ("cifar10", "cifar100", "tiny_imagenet", "digits", "inaturalist2018")
 NATURALLY_LONG_TAILED = ("inaturalist2018",)
+# The ratio rho of `ratio=None`: the papers' 100, and 20 for the embedded digits
+# (the `keras-lt` defaults, `keras_lt.training.config.DATASETS`).
+DEFAULT_RATIO = {"cifar10": 100.0, "cifar100": 100.0, "tiny_imagenet": 100.0, "digits": 20.0}
 
 
 @dataclasses.dataclass
@@ -173,7 +176,7 @@ def load_long_tailed(
     dataset="cifar10",
     data_dir=None,
     imbalance="auto",
-    ratio=100,
+    ratio=None,
     minority_fraction=0.5,
     seed=0,
     validation_per_class=0,
@@ -195,7 +198,8 @@ def load_long_tailed(
         imbalance: "exp" (long-tailed), "step", None (keep the source as
             it is) or "auto" ("exp", but None for iNaturalist, which is
             long-tailed already).
-        ratio: imbalance ratio rho = n_max / n_min.
+        ratio: imbalance ratio rho = n_max / n_min (None: 100, and 20 for
+            digits, as `keras-lt train` has it).
         minority_fraction: fraction of minority classes for "step".
         seed: seed of the imbalanced subset and of the validation split.
         validation_per_class: K > 0 holds out K training samples per class
@@ -235,6 +239,8 @@ def load_long_tailed(
             f"{dataset} is long-tailed already; use imbalance=None (or 'auto'), "
             f"not {imbalance!r}."
         )
+    if ratio is None and imbalance is not None:
+        ratio = DEFAULT_RATIO[dataset]
     _check_settings(imbalance, ratio, minority_fraction, validation_per_class,
                     validation_small_classes)  # before any (possibly long) load
     data_dir = check_data_dir(dataset, data_dir, with_test)

@@ -28,6 +28,18 @@ def test_digits_long_tailed_with_validation_split():
     assert data.info["imbalance"] == "exp" and data.info["ratio"] == 10.0
 
 
+def test_the_default_ratio_is_the_command_lines():
+    from keras_lt.training.config import DATASETS as RECIPE_DEFAULTS
+
+    # keras-lt trains digits at rho 20 (the demo, the README): so does the loader by default.
+    data = load_long_tailed("digits")
+    assert data.info["ratio"] == 20.0
+    assert data.counts.tolist() == expected_exp(124, 10, 20)
+    for name, ratio in {"cifar10": 100.0, "cifar100": 100.0, "tiny_imagenet": 100.0,
+                        "digits": 20.0}.items():
+        assert RECIPE_DEFAULTS[name].ratio == ratio
+
+
 def test_digits_step_and_determinism():
     a = load_long_tailed("digits", imbalance="step", ratio=10, seed=1)
     b = load_long_tailed("digits", imbalance="step", ratio=10, seed=1)
