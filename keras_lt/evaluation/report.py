@@ -377,6 +377,18 @@ def _is_array_like(x):
     return hasattr(x, "shape") and hasattr(x, "__getitem__") and not hasattr(x, "element_spec")
 
 
+def _whole_batches(x, batch_size):
+    """`(x, len(x))`, a NumPy `x` filled up to whole batches by repeating its
+    last row: every `predict` call then sees one input shape, so TensorFlow
+    traces its step once per model (a short last batch is another trace, and
+    the report's few calls warned of "retracing"). Rows are independent in
+    inference, so the first len(x) outputs are unchanged."""
+    if not isinstance(x, np.ndarray) or not batch_size or len(x) % batch_size == 0:
+        return x, None if not hasattr(x, "__len__") else len(x)
+    fill = batch_size - len(x) % batch_size
+    return np.concatenate([x, np.repeat(x[-1:], fill, axis=0)]), len(x)
+
+
 def _run(model, x, y, batch_size, logits=True, features=False):
     """(logits, labels, features) of `model` on arrays or an (x, y) dataset.
 
@@ -388,10 +400,11 @@ def _run(model, x, y, batch_size, logits=True, features=False):
     out_logits, out_features = None, None
     if y is not None:
         labels = check_labels(y, name="y")
+        padded, n = _whole_batches(x, batch_size)
         if logits:
-            out_logits = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+            out_logits = np.asarray(model.predict(padded, batch_size=batch_size, verbose=0))[:n]
         if features and hasattr(model, "predict_features"):  # LongTailModel
-            out_features = _to_numpy(model.predict_features(x, batch_size=batch_size))
+            out_features = _to_numpy(model.predict_features(padded, batch_size=batch_size))[:n]
         elif features:
             out_features = np.concatenate(
                 [
