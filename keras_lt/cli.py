@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sys
+import warnings
 
 from keras_lt.data.tfds_source import DatasetUnavailableError
 from keras_lt.training.config import DATASETS, RUN_SETTINGS, STRATEGIES, TrainConfig
@@ -306,6 +307,17 @@ def _raised_by_keras_lt(error):
     return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(package + os.sep)
 
 
+def _warned_by_keras_lt():
+    """Whether the warning being shown was issued by keras_lt code: the frame
+    that called `warnings.warn`, above the formatter and the warnings module."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(2)  # above `format_warning` in `_main`
+    while frame is not None and os.path.basename(frame.f_code.co_filename) == "warnings.py":
+        frame = frame.f_back
+    return frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package + os.sep)
+
+
 def _in_option_terms(message, parser, command):
     """`message` with each backquoted setting of `command` written as its option:
     the library says "`batch_size` must be ...", the command line "`--batch-size`"."""
@@ -323,6 +335,17 @@ def _main(parser, argv):
     args = parser.parse_args(argv)
     if args.command is None:  # plain `keras-lt`: the embedded demo
         args = parser.parse_args(["demo"])
+    original_format = warnings.formatwarning
+
+    def format_warning(message, category, filename, lineno, line=None):
+        # keras_lt's own warnings as `keras-lt: warning: ...` in the command's terms,
+        # without a source line; other libraries' as Python shows them. (Formatting
+        # only: a caller that records warnings still gets them.)
+        if _warned_by_keras_lt():
+            return f"keras-lt: warning: {_in_option_terms(str(message), parser, args.command)}\n"
+        return original_format(message, category, filename, lineno, line)
+
+    warnings.formatwarning = format_warning
     try:
         return _dispatch(args)
     except (ValueError, FileNotFoundError, NotADirectoryError, DatasetUnavailableError) as error:
@@ -342,6 +365,8 @@ def _main(parser, argv):
         print("keras-lt: interrupted; the last epoch's checkpoint is kept "
               "(continue with --resume).", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = original_format
 
 
 def main(argv=None):

@@ -19,6 +19,7 @@ and `train.counts() + val.counts()` equals the retrain's class counts.
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -94,6 +95,7 @@ def load_search_data(config, val_per_class=None, small_classes="train_only"):
     data = load_data(config, with_test=False, validation_per_class=k,
                      validation_small_classes=small_classes)
     assert data.test is None  # the search never holds the test split
+    _check_validation_split(data.val.counts(), data.counts, k, len(data.class_names))
     info = {
         "dataset": config.dataset,
         "source": data.info["source"],
@@ -106,3 +108,28 @@ def load_search_data(config, val_per_class=None, small_classes="train_only"):
     }
     return SearchData(train=data.train, val=data.val, counts=data.counts,
                       class_names=list(data.class_names), info=info)
+
+
+def _check_validation_split(val_counts, train_counts, k, num_classes):
+    """Refuses a validation split with no image; warns when classes are
+    missing from it (those with at most K training images stay whole in
+    training): the balanced accuracy the trials are ranked by then leaves
+    them out."""
+    val_counts = np.asarray(val_counts)
+    totals = np.asarray(train_counts) + val_counts  # the training split before it
+    if int(val_counts.sum()) == 0:
+        raise ValueError(
+            f"`val_per_class` {k} holds out no image: every class has at most {k} training "
+            f"images (the largest has {int(totals.max())}); a class needs K + 1, one to keep "
+            "for training."
+        )
+    missing = np.flatnonzero(val_counts == 0)
+    if missing.size:
+        warnings.warn(
+            f"{missing.size} of {num_classes} classes (those with at most `val_per_class` = "
+            f"{k} training images; the rarest has {int(totals.min())}) "
+            f"{'is' if missing.size == 1 else 'are'} left out of the validation split: the "
+            "trials' balanced accuracy is over the other classes. A smaller `val_per_class` "
+            "keeps them.",
+            stacklevel=3,
+        )

@@ -1,6 +1,7 @@
 """The search's data: the retrain's training split, from the training files only."""
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -68,3 +69,31 @@ def test_an_image_folder_without_test_split_is_enough(tmp_path):
     assert (data.counts + 2).tolist() == [6, 5, 5, 4, 4, 4, 3, 3, 3, 3]
     with pytest.raises(ValueError, match="positive integer"):
         load_search_data(config, val_per_class=0)
+
+
+def test_a_validation_split_that_leaves_classes_out_warns_and_an_empty_one_is_refused():
+    # digits at rho 20: 124 ... 6 training images per class (int(124 * 20 ** (-i / 9))).
+    with pytest.warns(UserWarning, match=r"1 of 10 classes \(those with at most "
+                                         r"`val_per_class` = 6 training images; the rarest "
+                                         r"has 6\) is left out"):
+        data = load_search_data(digits_config(), val_per_class=6)
+    assert data.info["num_val"] == 9 * 6
+    with pytest.raises(ValueError, match="holds out no image: every class has at most 124"):
+        load_search_data(digits_config(), val_per_class=124)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_search_data(digits_config(), val_per_class=5)  # every class keeps one
+
+
+def test_the_cli_shows_keras_lt_warnings_in_option_terms():
+    import subprocess
+    import sys
+
+    # In a process of its own: pytest records warnings instead of showing them.
+    done = subprocess.run([sys.executable, "-m", "keras_lt", "tune", "digits", "--method", "cdt",
+                           "--val-per-class", "6", "--dry-run"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    err = done.stderr
+    assert "keras-lt: warning: 1 of 10 classes (those with at most `--val-per-class` = 6" in err
+    assert "UserWarning" not in err  # no source line and category
