@@ -60,21 +60,28 @@ def search_objective():
 # ------------------------------------------------------------ value checks
 
 
+def _number(name, v):
+    """`v` as a float; a string (e.g. "abc" from --values beta=abc) is refused by name."""
+    if isinstance(v, (str, bytes, bool)) or not isinstance(v, (int, float, np.number)):
+        raise ValueError(f"`{name}` values must be numbers, got {v!r}.")
+    return float(v)
+
+
 def _check_unit_interval(name, values):
     for v in values:
-        if not 0.0 <= float(v) < 1.0:
+        if not 0.0 <= _number(name, v) < 1.0:
             raise ValueError(f"`{name}` values must lie in [0, 1), got {v!r}.")
 
 
 def _check_non_negative(name, values):
     for v in values:
-        if not float(v) >= 0.0:
+        if not _number(name, v) >= 0.0:
             raise ValueError(f"`{name}` values must be >= 0, got {v!r}.")
 
 
 def _check_positive(name, values):
     for v in values:
-        if not float(v) > 0.0:
+        if not _number(name, v) > 0.0:
             raise ValueError(f"`{name}` values must be > 0, got {v!r}.")
 
 

@@ -24,6 +24,8 @@ import json
 import os
 import sys
 
+from keras_lt.checks import whole_number
+
 TUNERS = ("random", "grid", "bayesian")
 
 
@@ -162,9 +164,12 @@ def run_tune(args):
     if not args.project_name and role != "worker":
         check_legacy_search(args.directory, resolved, method, args.overwrite)
     if args.dry_run:
+        whole_number(args.max_trials, "max_trials", minimum=1)  # as the search checks it
         data = load_search_data(config, args.val_per_class)
         hm = make_hypermodel(method, data, config, search_space=pin_fixed(search_space, fixed))
         print(json.dumps({
+            "method": args.method, "tuner": args.tuner, "max_trials": args.max_trials,
+            "post_hoc_tau": post_hoc_tau, "retrain": not args.no_retrain,
             "hypermodel": type(hm).__name__, "space": {k: list(v) for k, v in hm.space.items()},
             "fixed": fixed, "project_dir": project_dir, "role": role,
             "val_per_class": args.val_per_class or default_val_per_class(resolved.dataset),

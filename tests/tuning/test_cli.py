@@ -37,6 +37,11 @@ def test_dry_run_prints_the_space(capsys):
     plan = json.loads(capsys.readouterr().out)
     assert plan["hypermodel"] == "CDTHyperModel" and plan["space"] == {"gamma": [0.0, 0.2]}
     assert plan["val_per_class"] == 3 and plan["role"] == "standalone"
+    assert (plan["method"], plan["tuner"], plan["max_trials"]) == ("cdt", "random", 10)
+    assert plan["retrain"] is True and plan["post_hoc_tau"] is False
+    # What the search refuses, the dry run refuses.
+    assert main(["tune", "digits", "--method", "cdt", "--max-trials", "0", "--dry-run"]) == 2
+    assert "`--max-trials` must be a positive integer, got 0" in capsys.readouterr().err
 
 
 def test_dry_run_shows_the_pins_the_search_uses(capsys):

@@ -192,6 +192,12 @@ def test_search_space_overrides_and_validation(digits_search_data):
     with pytest.raises(ValueError, match="beta"):
         ClassBalancedHyperModel(digits_search_data, digits_config(),
                                 search_space={"beta": [1.0]})
+    # --values beta=abc reaches the space as a string: refused by name, not by float().
+    with pytest.raises(ValueError, match="`beta` values must be numbers, got 'abc'"):
+        ClassBalancedHyperModel(digits_search_data, digits_config(),
+                                search_space={"beta": ["abc"]})
+    with pytest.raises(ValueError, match="`alpha` values must be numbers, got True"):
+        IBHyperModel(digits_search_data, digits_config(), search_space={"alpha": [True]})
     with pytest.raises(ValueError, match="tunes loss_type, beta, gamma; 'alpha' is not one"):
         ClassBalancedHyperModel(digits_search_data, digits_config(),
                                 search_space={"alpha": [1.0]})
