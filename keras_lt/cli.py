@@ -197,7 +197,8 @@ def build_parser():
     ev = sub.add_parser("evaluate", help="reload a saved model and report on other data")
     ev.add_argument("model", help="saved model folder (saved_models/RUN) or its .keras file")
     ev.add_argument("--data-dir", help="dataset folder; default: the model's training data")
-    ev.add_argument("--dataset", help="dataset kind of --data-dir (default: the model's)")
+    ev.add_argument("--dataset", choices=sorted(DATASETS),
+                    help="dataset kind of --data-dir (default: the model's)")
     ev.add_argument("--split", default="test", choices=("test", "train"),
                     help="split to evaluate: test (default; iNaturalist's and Tiny-ImageNet's "
                     "val) or train")

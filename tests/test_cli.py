@@ -90,7 +90,7 @@ def test_image_folder_recipe_and_evaluate_on_other_data(cifar_like, tmp_path, ca
     assert [c["train_count"] for c in report["per_class"]] == classes["train_counts"]
 
 
-def test_reloaded_model_predicts_identically(tmp_path):
+def test_reloaded_model_predicts_identically(tmp_path, capsys):
     import keras
 
     from keras_lt.data import load_digits_split
@@ -114,6 +114,11 @@ def test_reloaded_model_predicts_identically(tmp_path):
         evaluate(run_dir, split="val")
     with pytest.raises(SystemExit):
         main(["evaluate", run_dir, "--split", "bogus"])
+    # A dataset kind that is none: refused by the parser, with the choices.
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["evaluate", run_dir, "--dataset", "cifar-10"])
+    assert "invalid choice: 'cifar-10'" in capsys.readouterr().err
 
 
 def test_mirrored_strategy(tmp_path):

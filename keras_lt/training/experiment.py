@@ -355,7 +355,7 @@ def _run_folder_plan(config, checkpoint):
         if epoch is None:
             return "--resume finds no checkpoint: trains afresh"
         if epoch >= config.epochs:
-            return (f"the checkpoint holds all {config.epochs} epochs: evaluates and saves the "
+            return (f"the checkpoint holds all {_epochs(config.epochs)}: evaluates and saves the "
                     "run again")
         return f"resumes at epoch {epoch + 1} of {config.epochs} from {checkpoint.path}"
     if os.path.exists(os.path.join(config.run_dir, REPORT_FILE)):
@@ -447,6 +447,10 @@ def check_legacy_run(config):
         )
 
 
+def _epochs(n):
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 def _write_json(path, value):
     atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True, default=float) + "\n")
 
@@ -514,7 +518,7 @@ def train(config, overwrite_notice=True):
     if config.resume and os.path.exists(checkpoint.path):
         initial_epoch = restore_checkpoint(model, checkpoint)
         if initial_epoch >= config.epochs:
-            _log(config, f"{checkpoint.path} holds all {config.epochs} epochs: nothing left to "
+            _log(config, f"{checkpoint.path} holds all {_epochs(config.epochs)}: nothing left to "
                          "train; evaluating and saving the run again.")
         else:
             _log(config, f"Resuming at epoch {initial_epoch + 1} of {config.epochs} from "
@@ -532,7 +536,7 @@ def train(config, overwrite_notice=True):
     # The test split's accuracy after each epoch, for monitoring only. Not under
     # the multi-worker strategy, whose steps need equal full batches everywhere.
     monitor = test_data if config.monitor and config.strategy != "multiworker" else None
-    _log(config, f"Training {config.method} ({method.summary}) for {config.epochs} epochs, "
+    _log(config, f"Training {config.method} ({method.summary}) for {_epochs(config.epochs)}, "
                  f"{steps} steps each"
                  + ("; val_* = the balanced test split, shown for monitoring only (nothing "
                     "is selected on it)." if monitor is not None else "."))
