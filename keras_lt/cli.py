@@ -31,6 +31,20 @@ def _method_help():
     return "\n".join(f"  {name:<{width}}  {m.summary}" for name, m in METHODS.items())
 
 
+def dataset_default(field, dataset=None):
+    """"default X" of a `DatasetDefaults` field, for `dataset` or per dataset:
+    "default 128 on cifar10, cifar100, tiny_imagenet; 512 on inaturalist2018; ..."."""
+    def shown(value):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    if dataset is not None:
+        return f"default {shown(getattr(DATASETS[dataset], field))}"
+    groups = {}
+    for name, defaults in DATASETS.items():
+        groups.setdefault(shown(getattr(defaults, field)), []).append(name)
+    return "default " + "; ".join(f"{v} on {', '.join(names)}" for v, names in groups.items())
+
+
 def add_train_arguments(parser, dataset=None):
     """The options of `keras-lt train` (and of every recipe)."""
     if dataset is None:
@@ -68,28 +82,36 @@ def add_train_arguments(parser, dataset=None):
                     "epochs for mfw-drw)")
     hp.add_argument("--phase-epoch", type=int,
                     help="epoch at which the IB loss (or a delayed CDT gamma) switches on, "
-                    "counted from 0")
+                    "counted from 0 (IB: half the epochs; CDT on iNaturalist: 45 of 90)")
     hp.add_argument("--phase-lr-factor", type=float,
                     help="multiplier of the learning rate from --phase-epoch on (IB on CIFAR: "
                     "0.01, the reference code's fine-tuning rate; 1 keeps the schedule, as "
                     "Park et al.'s own Tiny-ImageNet and iNaturalist schedules do)")
     sched = parser.add_argument_group(
         "network and schedule (milestones, warm-up and phase switches scale with --epochs)")
-    sched.add_argument("--epochs", type=int, help="number of epochs (dataset default)")
-    sched.add_argument("--batch-size", type=int)
-    sched.add_argument("--lr", type=float, help="peak learning rate")
-    sched.add_argument("--warmup-epochs", type=int)
+    sched.add_argument("--epochs", type=int,
+                       help=f"number of epochs ({dataset_default('epochs', dataset)})")
+    sched.add_argument("--batch-size", type=int,
+                       help=f"images per step ({dataset_default('batch_size', dataset)})")
+    sched.add_argument("--lr", type=float,
+                       help=f"peak learning rate ({dataset_default('lr', dataset)})")
+    sched.add_argument("--warmup-epochs", type=int,
+                       help="epochs of linear learning-rate warm-up "
+                       f"({dataset_default('warmup_epochs', dataset)})")
     sched.add_argument("--milestones", type=_int_list,
                        help="comma-separated learning-rate decay epochs, counted from 0, e.g. "
                        "160,180")
     sched.add_argument("--lr-factors", type=_float_list,
                        help="comma-separated cumulative LR multipliers, e.g. 0.01,0.0001")
-    sched.add_argument("--weight-decay", type=float)
-    sched.add_argument("--backbone", help="backbone name (dataset default)")
+    sched.add_argument("--weight-decay", type=float,
+                       help=f"L2 weight decay ({dataset_default('weight_decay', dataset)})")
+    sched.add_argument("--backbone",
+                       help=f"backbone name ({dataset_default('backbone', dataset)})")
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, help="seed of the data subset, weights and order (0)")
     run.add_argument("--strategy", choices=STRATEGIES,
-                     help="none, mirrored (all local devices) or multiworker (TF_CONFIG)")
+                     help="none (the default), mirrored (all local devices) or multiworker "
+                     "(TF_CONFIG)")
     run.add_argument("--output-dir",
                      help="root of saved models (default saved_models/)")
     run.add_argument("--run-name",
@@ -207,7 +229,11 @@ def build_parser():
     ev.add_argument("--batch-size", type=int, default=256)
     ev.set_defaults(command="evaluate")
 
-    demo = sub.add_parser("demo", help="the embedded default job (no download)")
+    demo = sub.add_parser(
+        "demo", help="the embedded default job (no download)",
+        description="Trains each method on long-tailed scikit-learn digits (8x8 images, no "
+        "download, small enough for a CPU) and prints their balanced test accuracy side by "
+        "side, overall, per shot group and per class. `keras-lt` with no command runs it.")
     _add_demo_arguments(demo)
 
     methods = sub.add_parser("methods", help="list the methods")
@@ -221,12 +247,18 @@ def _add_demo_arguments(parser):
     from keras_lt.training import demo
 
     parser.add_argument("--methods", type=lambda t: t.split(","), default=list(demo.DEMO_METHODS),
-                        help="comma-separated methods to compare (default %(default)s)")
-    parser.add_argument("--epochs", type=int, help="epochs per method")
-    parser.add_argument("--ratio", type=float, help="imbalance ratio of the digits")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output-dir", default="saved_models")
-    parser.add_argument("--quiet", action="store_true")
+                        help="comma-separated methods to compare (default "
+                        f"{','.join(demo.DEMO_METHODS)})")
+    parser.add_argument("--epochs", type=int,
+                        help=f"epochs per method ({dataset_default('epochs', 'digits')})")
+    parser.add_argument("--ratio", type=float,
+                        help=f"imbalance ratio of the digits ({dataset_default('ratio', 'digits')})")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the data subset, weights and order (default 0)")
+    parser.add_argument("--output-dir", default="saved_models",
+                        help="root of the runs' folders (default saved_models/)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print only the comparison table at the end")
     parser.set_defaults(command="demo")
 
 

@@ -271,3 +271,16 @@ def test_digits_without_scikit_learn_says_what_to_install(monkeypatch, capsys, t
     assert main(["train", "digits", "--epochs", "1", "--quiet",
                  "--output-dir", str(tmp_path)]) == 2
     assert 'pip install "keras_lt[demo]"' in capsys.readouterr().err
+
+
+def test_help_gives_each_datasets_defaults(capsys):
+    from keras_lt.cli import dataset_default
+
+    # The papers' values: CIFAR batch 128 and lr 0.1 (Cao et al.), iNaturalist batch 512.
+    assert dataset_default("batch_size", "cifar10") == "default 128"
+    assert dataset_default("lr", "digits") == "default 0.05"
+    assert "512 on inaturalist2018" in dataset_default("batch_size")
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "L2 weight decay (default 0.0002 on cifar10, cifar100, tiny_imagenet" in said

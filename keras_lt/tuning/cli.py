@@ -103,18 +103,24 @@ def add_tune_parser(subparsers):
     search.add_argument("--no-retrain", action="store_true",
                         help="stop after the search (no retrain, no test)")
     search.add_argument("--worker-timeout", type=float,
-                        help="seconds a distributed worker waits for the chief at the end")
+                        help="seconds a distributed worker waits for the chief at the end "
+                        "(default: no limit)")
     data = tune.add_argument_group("data")
     data.add_argument("--data-dir", help="dataset folder (train/ and test/ class folders)")
-    data.add_argument("--imbalance", choices=("exp", "step", "natural"))
+    data.add_argument("--imbalance", choices=("exp", "step", "natural"),
+                      help="long-tailed ('exp', the default) or step imbalance; iNaturalist "
+                      "is 'natural' (used as it is)")
     data.add_argument("--ratio", type=float, help="imbalance ratio (dataset default)")
-    data.add_argument("--minority-fraction", type=float, default=0.5)
+    data.add_argument("--minority-fraction", type=float, default=0.5,
+                      help="fraction of minority classes for step imbalance (default 0.5)")
     train = tune.add_argument_group("training of every trial and of the retrain")
     train.add_argument("--epochs", type=int, help="epochs (dataset default)")
-    train.add_argument("--batch-size", type=int)
+    train.add_argument("--batch-size", type=int, help="images per step (dataset default)")
     train.add_argument("--lr", type=float, help="peak learning rate")
     train.add_argument("--backbone", help="backbone name (dataset default)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed of the data subset, the validation split, weights and order "
+                       "(default 0)")
     train.add_argument("--strategy", default="none", choices=[s for s in STRATEGIES
                                                                if s != "multiworker"],
                        help="devices of each trial: none or mirrored (all local devices)")
@@ -124,7 +130,8 @@ def add_tune_parser(subparsers):
     run.add_argument("--run-name", help="run folder (default <dataset>-<imbalance><ratio>-<method>-e<epochs>-s<seed>-tuned)")
     run.add_argument("--dry-run", action="store_true",
                      help="print the search space and settings; train nothing")
-    run.add_argument("--quiet", action="store_true")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress on screen; the result is printed as one JSON line")
     tune.set_defaults(command="tune", func=run_tune)
     return tune
 
