@@ -284,3 +284,22 @@ def test_help_gives_each_datasets_defaults(capsys):
         main(["train", "--help"])
     said = " ".join(capsys.readouterr().out.split())
     assert "L2 weight decay (default 0.0002 on cifar10, cifar100, tiny_imagenet" in said
+
+
+def test_dry_run_says_when_the_data_cannot_be_had(monkeypatch, tmp_path, capsys):
+    import sys
+
+    # CIFAR without a folder needs tensorflow-datasets; Tiny-ImageNet needs its folder.
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # not installed
+    for dataset, said in (("cifar10", "tensorflow-datasets is not installed"),
+                          ("tiny_imagenet", "tiny-imagenet-200.zip")):
+        assert main(["train", dataset, "--dry-run", "--output-dir", str(tmp_path)]) == 0
+        plan = json.loads(capsys.readouterr().out)
+        assert plan["data_unavailable"].startswith("training would stop here: ")
+        assert said in plan["data_unavailable"]
+        # Training itself stops there, before anything is written.
+        assert main(["train", dataset, "--output-dir", str(tmp_path), "--quiet"]) == 2
+        assert said in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    assert main(["train", "digits", "--dry-run"]) == 0
+    assert "data_unavailable" not in json.loads(capsys.readouterr().out)

@@ -24,7 +24,7 @@ from keras_lt.data.imbalance import (
     validate_ratio,
 )
 from keras_lt.data.inaturalist import list_inaturalist2018
-from keras_lt.data.tfds_source import DatasetUnavailableError, load_tfds
+from keras_lt.data.tfds_source import DatasetUnavailableError, import_tfds, load_tfds
 from keras_lt.data.tiny_imagenet import load_tiny_imagenet
 from keras_lt.data.validation_split import balanced_validation_split
 
@@ -72,13 +72,17 @@ def check_data_dir(dataset, data_dir, with_test=True):
     """Checks an offline copy before anything is read from it; returns the folder
     to read (for CIFAR: `data_dir` itself or `data_dir/<dataset>`).
 
-    Raises ValueError when `data_dir` is given for digits (which it would not
-    be read for) or is not a folder, or when a CIFAR copy
+    Without `data_dir`, raises DatasetUnavailableError for a dataset that
+    needs one (Tiny-ImageNet, iNaturalist) or for CIFAR without
+    tensorflow-datasets installed. Raises ValueError when `data_dir` is given
+    for digits (which it would not be read for) or is not a folder, or when a
+    CIFAR copy
     lacks the train/ (and test/) splits or its train/ has another number of
     class folders than the dataset has classes (a CIFAR-10 copy given as
     CIFAR-100). Reads only folder names, so `--dry-run` can afford it.
     """
     if data_dir is None:
+        _check_source_without_folder(dataset)
         return None
     data_dir = os.fspath(data_dir)
     if dataset == "digits":
@@ -109,6 +113,28 @@ def check_data_dir(dataset, data_dir, with_test=True):
     return roots[0]
 
 
+def _check_source_without_folder(dataset):
+    """Raises `DatasetUnavailableError` when `dataset` cannot be had without a
+    folder: Tiny-ImageNet and iNaturalist always need one; CIFAR needs
+    tensorflow-datasets installed (whether it can download is known only
+    when it tries)."""
+    if dataset in ("cifar10", "cifar100"):
+        import_tfds()
+    elif dataset == "tiny_imagenet":
+        raise DatasetUnavailableError(
+            "tensorflow-datasets has no Tiny-ImageNet: download tiny-imagenet-200.zip "
+            "(http://cs231n.stanford.edu/tiny-imagenet-200.zip), unzip it and pass "
+            "data_dir=<folder> (or --data-dir)."
+        )
+    elif dataset == "inaturalist2018":
+        raise DatasetUnavailableError(
+            "iNaturalist 2018 needs data_dir=<folder> with train2018.json, val2018.json "
+            "and the train_val2018/ images (github.com/visipedia/inat_comp); "
+            "tensorflow-datasets' i_naturalist2018 is reachable through "
+            "keras_lt.data.load_tfds_dataset."
+        )
+
+
 def _load_source(dataset, data_dir, tfds_data_dir, download, image_size, with_test=True):
     """Returns (train, test, source description); test is None without `with_test`,
     and then the source's test split is neither listed nor read. `data_dir` is
@@ -126,12 +152,6 @@ def _load_source(dataset, data_dir, tfds_data_dir, download, image_size, with_te
         test = load_tfds(dataset, "test", tfds_data_dir, download) if with_test else None
         return train, test, "tensorflow-datasets"
     if dataset == "tiny_imagenet":
-        if data_dir is None:
-            raise DatasetUnavailableError(
-                "tensorflow-datasets has no Tiny-ImageNet: download tiny-imagenet-200.zip "
-                "(http://cs231n.stanford.edu/tiny-imagenet-200.zip), unzip it and pass "
-                "data_dir=<folder> (or --data-dir)."
-            )
         train = load_tiny_imagenet(data_dir, "train")
         test = load_tiny_imagenet(data_dir, "val") if with_test else None
         return train, test, f"Tiny-ImageNet folder {data_dir}"
@@ -141,13 +161,6 @@ def _load_source(dataset, data_dir, tfds_data_dir, download, image_size, with_te
         train, test = load_digits_split()
         return train, test if with_test else None, "scikit-learn digits"
     if dataset == "inaturalist2018":
-        if data_dir is None:
-            raise DatasetUnavailableError(
-                "iNaturalist 2018 needs data_dir=<folder> with train2018.json, val2018.json "
-                "and the train_val2018/ images (github.com/visipedia/inat_comp); "
-                "tensorflow-datasets' i_naturalist2018 is reachable through "
-                "keras_lt.data.load_tfds_dataset."
-            )
         train = list_inaturalist2018(data_dir, "train")
         test = list_inaturalist2018(data_dir, "val") if with_test else None
         return train, test, f"iNaturalist 2018 files {data_dir}"

@@ -298,7 +298,9 @@ def plan(config):
 
     Builds the loss and the phase callbacks on the class counts the data will
     have (from the imbalance profile; iNaturalist's come with its data), so a
-    bad hyper-parameter fails here, not hours into training; refuses what
+    bad hyper-parameter fails here, not hours into training; a data source
+    that cannot be had (no folder for Tiny-ImageNet, tensorflow-datasets
+    missing for CIFAR) is said under "data_unavailable"; refuses what
     `train` refuses of a `--resume`, and says under "run_folder" what training
     would do with the run folder (a new run, a resume at which epoch, a
     finished or interrupted run replaced).
@@ -306,10 +308,15 @@ def plan(config):
     from keras_lt.callbacks import ResumableCheckpoint
     from keras_lt.data import imbalanced_counts
     from keras_lt.data.long_tailed import check_data_dir
+    from keras_lt.data.tfds_source import DatasetUnavailableError
 
     config = config.resolve()
     method = get_method(config.method)
-    check_data_dir(config.dataset, config.data_dir)  # names only: no image is read
+    try:  # names only: no image is read
+        check_data_dir(config.dataset, config.data_dir)
+        unavailable = None
+    except DatasetUnavailableError as error:  # the configuration is still worth showing
+        unavailable = str(error)
     checkpoint = ResumableCheckpoint(os.path.join(config.run_dir, CHECKPOINT_DIR), restore=False)
     check_run_folder(config, checkpoint)  # train's refusals of a resume, before anything else
     d = config.defaults
@@ -342,8 +349,11 @@ def plan(config):
     else:
         pieces["loss"] = {"family": method.loss, "variant": method.loss_type or None,
                           "note": "built once the data gives the class counts"}
-    return {"config": config.to_dict(), "method": pieces, "run_dir": config.run_dir,
+    plan = {"config": config.to_dict(), "method": pieces, "run_dir": config.run_dir,
             "run_folder": _run_folder_plan(config, checkpoint)}
+    if unavailable:
+        plan["data_unavailable"] = f"training would stop here: {unavailable}"
+    return plan
 
 
 def _run_folder_plan(config, checkpoint):
