@@ -114,6 +114,16 @@ def test_reloaded_model_predicts_identically(tmp_path, capsys):
         evaluate(run_dir, split="val")
     with pytest.raises(SystemExit):
         main(["evaluate", run_dir, "--split", "bogus"])
+    # A folder of other classes: the error names the model's classes and dataset.
+    from PIL import Image
+
+    for name in ("cat", "dog"):
+        (tmp_path / "pets" / "test" / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "pets" / "test" / name / "0.png")
+    assert main(["evaluate", run_dir, "--data-dir", str(tmp_path / "pets")]) == 2
+    said = capsys.readouterr().err
+    assert "does not hold the classes of the model" in said
+    assert "(trained on digits, 10 classes: 0, 1, 2" in said and "found: ['cat', 'dog']" in said
     # A dataset kind that is none: refused by the parser, with the choices.
     capsys.readouterr()
     with pytest.raises(SystemExit):

@@ -698,8 +698,18 @@ def evaluate(model_path, data_dir=None, dataset=None, split="test", output_dir=N
     dataset = dataset or (config.dataset if config else None)
     if data_dir is None and config is not None and config.data_dir and dataset == config.dataset:
         data_dir = config.data_dir
-    test = load_test_split(dataset, data_dir, split, classes["class_names"],
-                           classes["input_shape"])
+    names = classes["class_names"]
+    try:
+        test = load_test_split(dataset, data_dir, split, names, classes["input_shape"])
+    except ValueError as error:
+        if data_dir is None or "are missing from" not in str(error):
+            raise
+        shown = ", ".join(map(str, names[:10])) + (", ..." if len(names) > 10 else "")
+        raise ValueError(
+            f"{data_dir!r} does not hold the classes of the model in {run_dir} (trained on "
+            f"{config.dataset if config else 'a dataset'}, {len(names)} classes: {shown}): "
+            f"{error}"
+        ) from error
     if _is_arrays(test):
         x, y = test.x, test.y
     else:  # files read lazily, resized and centre-cropped as in training
