@@ -13,6 +13,7 @@ train DATASET` with the dataset fixed: both share one code path,
 """
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -354,9 +355,7 @@ def _warned_by_keras_lt():
 def _in_option_terms(message, parser, command):
     """`message` with each backquoted setting of `command` written as its option:
     the library says "`batch_size` must be ...", the command line "`--batch-size`"."""
-    for action in parser._actions:  # argparse keeps its subparsers here
-        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            parser = action.choices[command]  # a recipe's parser is the command's own
+    parser = _command_parser(parser, command)
     options = {a.dest: a.option_strings[0] for a in parser._actions
                if a.option_strings and a.option_strings[0].startswith("--")}
     return re.sub(r"`([a-z_]+)`",
@@ -364,8 +363,29 @@ def _in_option_terms(message, parser, command):
                   message)
 
 
+def _command_parser(parser, command):
+    """The sub-parser of `command` (a recipe's parser is its own)."""
+    for action in parser._actions:  # argparse keeps its subparsers here
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
+def _parse(parser, argv):
+    """`parser.parse_args(argv)`, but an unknown option is reported by the
+    command's own parser (its usage, not keras-lt's), with the closest option."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = _command_parser(parser, getattr(args, "command", None))
+        options = [o for a in command._actions for o in a.option_strings]
+        close = difflib.get_close_matches(unknown[0].split("=")[0], options, n=1)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}"
+                      + (f" (did you mean {close[0]}?)" if close else ""))
+    return args
+
+
 def _main(parser, argv):
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.command is None:  # plain `keras-lt`: the embedded demo
         args = parser.parse_args(["demo"])
     original_format = warnings.formatwarning

@@ -313,3 +313,11 @@ def test_dry_run_says_when_the_data_cannot_be_had(monkeypatch, tmp_path, capsys)
     assert list(tmp_path.iterdir()) == []
     assert main(["train", "digits", "--dry-run"]) == 0
     assert "data_unavailable" not in json.loads(capsys.readouterr().out)
+
+
+def test_an_unknown_option_is_reported_by_its_command_with_the_closest_one(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "digits", "--methods", "ldam"])
+    err = capsys.readouterr().err
+    assert "usage: keras-lt train" in err  # the command's usage, not keras-lt's
+    assert "unrecognized arguments: --methods ldam (did you mean --method?)" in err
