@@ -377,16 +377,22 @@ def _is_array_like(x):
     return hasattr(x, "shape") and hasattr(x, "__getitem__") and not hasattr(x, "element_spec")
 
 
-def _whole_batches(x, batch_size):
-    """`(x, len(x))`, a NumPy `x` filled up to whole batches by repeating its
-    last row: every `predict` call then sees one input shape, so TensorFlow
-    traces its step once per model (a short last batch is another trace, and
-    the report's few calls warned of "retracing"). Rows are independent in
-    inference, so the first len(x) outputs are unchanged."""
+def _predict_in_whole_batches(predict, x, batch_size):
+    """`predict(x, batch_size=...)` as NumPy, every call on whole batches when
+    `x` is a NumPy array: the short last batch is filled up by repeating its
+    last row and predicted on its own, and the filler cut off. TensorFlow then
+    traces each model's step once (a short last batch is another trace, and
+    the report's few predict calls warned of "retracing"). Rows are
+    independent in inference, so the outputs are those of one plain call.
+    Other inputs (dicts, lists of arrays) are predicted as they are."""
     if not isinstance(x, np.ndarray) or not batch_size or len(x) % batch_size == 0:
-        return x, None if not hasattr(x, "__len__") else len(x)
-    fill = batch_size - len(x) % batch_size
-    return np.concatenate([x, np.repeat(x[-1:], fill, axis=0)]), len(x)
+        return _to_numpy(predict(x, batch_size=batch_size))
+    whole = len(x) - len(x) % batch_size
+    tail = x[whole:]
+    filled = np.concatenate([tail, np.repeat(tail[-1:], batch_size - len(tail), axis=0)])
+    parts = [_to_numpy(predict(x[:whole], batch_size=batch_size))] if whole else []
+    parts.append(_to_numpy(predict(filled, batch_size=batch_size))[: len(tail)])
+    return np.concatenate(parts)
 
 
 def _run(model, x, y, batch_size, logits=True, features=False):
@@ -400,11 +406,12 @@ def _run(model, x, y, batch_size, logits=True, features=False):
     out_logits, out_features = None, None
     if y is not None:
         labels = check_labels(y, name="y")
-        padded, n = _whole_batches(x, batch_size)
         if logits:
-            out_logits = np.asarray(model.predict(padded, batch_size=batch_size, verbose=0))[:n]
+            out_logits = np.asarray(_predict_in_whole_batches(
+                lambda v, batch_size: model.predict(v, batch_size=batch_size, verbose=0),
+                x, batch_size))
         if features and hasattr(model, "predict_features"):  # LongTailModel
-            out_features = _to_numpy(model.predict_features(padded, batch_size=batch_size))[:n]
+            out_features = _predict_in_whole_batches(model.predict_features, x, batch_size)
         elif features:
             out_features = np.concatenate(
                 [

@@ -252,6 +252,24 @@ def test_sparse_confusion_matrix_above_1000_classes():
     assert report["balanced_accuracy"] == pytest.approx(2 / 3)
 
 
+def test_evaluate_model_with_dict_inputs_and_short_batches():
+    # Inputs as a dict of arrays are predicted as given; arrays in whole batches.
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    model = keras.Model({"a": a, "b": b},
+                        keras.layers.Dense(3)(keras.layers.Concatenate()([a, b])))
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(10, 3)).astype("float32"),
+         "b": rng.normal(size=(10, 2)).astype("float32")}
+    y = np.arange(10) % 3
+    report = evaluate_model(model, x, y, [4, 3, 3], batch_size=4)
+    logits = keras.ops.convert_to_numpy(model(x))
+    assert report["top1"] == pytest.approx(np.mean(np.argmax(logits, axis=1) == y))
+    assert report["num_test_samples"] == 10
+    flat = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)])
+    one = evaluate_model(flat, x["a"][:1], y[:1], [4, 3, 3], batch_size=4)  # 1 row of 4
+    assert one["num_test_samples"] == 1
+
+
 @pytest.mark.parametrize("batch_size", [256, 16])  # one short batch; 40 and 30 rows in 16s
 def test_evaluate_model_with_long_tail_model(batch_size, caplog):
     from keras_lt.evaluation import feature_deviation
