@@ -4,7 +4,7 @@ The default project is `<dataset>-<imbalance><ratio>-<method>`, e.g.
 cifar10-exp100-cdt, the data part of the training runs' default names
 (`TrainConfig.data_name`), so that searches on other ratios get folders of
 their own. keras_lt before 2026-12-05 named it `<dataset>-<imbalance>-<method>`;
-a search of the same data saved there is not started again beside it
+a search of the same recipe saved there is not started again beside it
 unasked (`check_legacy_search`).
 """
 
@@ -26,8 +26,8 @@ def legacy_project_name(config, method):
 
 def check_legacy_search(directory, config, method, overwrite=False):
     """Refuses to start a search under the default name when none is there
-    but the older default folder holds one of the same data (dataset,
-    imbalance, ratio, minority fraction): it would begin again beside it.
+    but the older default folder holds one of the same recipe (data, seed,
+    backbone, epochs, batch size, learning rate): it would begin again beside it.
     The message names both ways on; `overwrite` starts afresh under the new
     name. For the chief or a standalone search only: workers follow the chief.
     """
@@ -36,10 +36,10 @@ def check_legacy_search(directory, config, method, overwrite=False):
     if overwrite or _stored_search(directory, name) is not None:
         return
     stored = _stored_search(directory, legacy)
-    if stored is not None and _same_data(stored, config):
+    if stored is not None and _same_recipe(stored, config):
         legacy_dir = os.path.join(os.fspath(directory), legacy)
         raise ValueError(
-            f"{legacy_dir} holds a search of the same data, saved under the default project "
+            f"{legacy_dir} holds a search of the same recipe, saved under the default project "
             f"name of earlier versions: continue it with `project_name` {legacy!r} (and "
             f"--resume on the command line), or start afresh under {name!r} with `overwrite`."
         )
@@ -53,13 +53,19 @@ def _stored_search(directory, name):
         return json.load(f)
 
 
-def _same_data(stored, config):
-    """Whether a search_config.json searched `config`'s data. Its recipe sits
-    under "config"; files written before 2026-12-04 kept a few keys at the top
-    (no minority fraction, which was then always 0.5)."""
-    recipe = stored.get("config", stored)
+# What identifies a search's trials in every layout of search_config.json: the
+# recipe keys it has always stored (at the top level before 2026-12-04, under
+# "config" since), and the minority fraction (then always 0.5).
+_RECIPE_KEYS = ("dataset", "imbalance", "ratio", "minority_fraction", "seed", "backbone",
+                "epochs", "batch_size", "lr")
+
+
+def _same_recipe(stored, config):
+    """Whether a search_config.json searched `config`'s data with its schedule:
+    `_RECIPE_KEYS` compared. The rest (space, tuner, other settings) is
+    compared when the search resumes, and named if it differs."""
     from keras_lt.training.config import MINORITY_FRACTION
 
-    keys = ("dataset", "imbalance", "ratio", "minority_fraction")
+    recipe = stored.get("config", stored)
     defaults = {"minority_fraction": MINORITY_FRACTION}
-    return all(recipe.get(k, defaults.get(k)) == getattr(config, k) for k in keys)
+    return all(recipe.get(k, defaults.get(k)) == getattr(config, k) for k in _RECIPE_KEYS)

@@ -441,14 +441,15 @@ def run_search(
     if role == "worker" and overwrite:
         raise ValueError("Only the chief may start a distributed search afresh (overwrite).")
     started = time.time()
+    resolved = config.resolve()
+    if not project_name and role != "worker":  # before the (possibly long) data load
+        check_legacy_search(directory, resolved, method, overwrite)
+    project_name = project_name or default_project_name(resolved, method)
+    project_dir = os.path.join(os.fspath(directory), project_name)
     data = load_search_data(config, val_per_class)
     hypermodel = make_hypermodel(method, data, config,
                                  search_space=pin_fixed(search_space, fixed))
     c = hypermodel.config
-    if not project_name and role != "worker":
-        check_legacy_search(directory, c, method, overwrite)
-    project_name = project_name or default_project_name(c, method)
-    project_dir = os.path.join(os.fspath(directory), project_name)
     if overwrite and os.path.isdir(project_dir):
         shutil.rmtree(project_dir)
     settings = _search_settings(hypermodel, data, tuner, fixed, method)
