@@ -83,13 +83,15 @@ def add_train_arguments(parser, dataset=None):
                     "epochs for mfw-drw)")
     hp.add_argument("--phase-epoch", type=int,
                     help="epoch at which the IB loss (or a delayed CDT gamma) switches on, "
-                    "counted from 0 (IB: half the epochs; CDT on iNaturalist: 45 of 90)")
+                    "counted from 0 (per method and dataset: --dry-run shows it)")
     hp.add_argument("--phase-lr-factor", type=float,
                     help="multiplier of the learning rate from --phase-epoch on (IB on CIFAR: "
                     "0.01, the reference code's fine-tuning rate; 1 keeps the schedule, as "
                     "Park et al.'s own Tiny-ImageNet and iNaturalist schedules do)")
     sched = parser.add_argument_group(
-        "network and schedule (milestones, warm-up and phase switches scale with --epochs)")
+        "network and schedule (the dataset's defaults below; some methods set their own, e.g. "
+        "IB on Tiny-ImageNet and iNaturalist: --dry-run shows a run's; milestones, warm-up and "
+        "phase switches scale with --epochs)")
     sched.add_argument("--epochs", type=int,
                        help=f"number of epochs ({dataset_default('epochs', dataset)})")
     sched.add_argument("--batch-size", type=int,
@@ -346,8 +348,8 @@ def _warned_by_keras_lt():
     that called `warnings.warn`, above the formatter and the warnings module."""
     package = os.path.dirname(os.path.abspath(__file__))
     frame = sys._getframe(2)  # above `format_warning` in `_main`
-    while frame is not None and os.path.basename(frame.f_code.co_filename) == "warnings.py":
-        frame = frame.f_back
+    while frame is not None and frame.f_globals.get("__name__") in ("warnings", "_py_warnings"):
+        frame = frame.f_back  # (Python 3.14 moves the module's code into _py_warnings)
     return frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
         package + os.sep)
 

@@ -289,7 +289,12 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if not os.path.exists(self.path):
             return None
         with np.load(self.path, allow_pickle=False) as data:
-            meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+            meta = json.loads(data["meta"].tobytes().decode("utf-8")) if "meta" in data else {}
+        if meta.get("format") != FORMAT_VERSION:  # as `restore` refuses it
+            raise ValueError(
+                f"{self.path} has checkpoint format {meta.get('format')}, expected "
+                f"{FORMAT_VERSION}."
+            )
         return int(meta["epoch"])
 
     def restore(self, model):

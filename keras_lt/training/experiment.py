@@ -318,7 +318,8 @@ def plan(config):
     except DatasetUnavailableError as error:  # the configuration is still worth showing
         unavailable = str(error)
     checkpoint = ResumableCheckpoint(os.path.join(config.run_dir, CHECKPOINT_DIR), restore=False)
-    check_run_folder(config, checkpoint)  # train's refusals of a resume, before anything else
+    check_legacy_run(config)  # train's refusals of a resume
+    check_run_folder(config, checkpoint)
     d = config.defaults
     counts = None
     if config.dataset == "digits":  # embedded and small: read the real counts
@@ -416,10 +417,10 @@ def check_resume_config(config, saved_path):
 
 
 def check_run_folder(config, checkpoint):
-    """Refuses a `--resume` that would not continue this run: a checkpoint of
-    other settings in the run folder (`check_resume_config`), or none there but
-    one of the same settings under the older default name (`check_legacy_run`)."""
-    check_legacy_run(config)
+    """Refuses a `--resume` onto `checkpoint` (this process's) when the run
+    folder's config.json has other settings (`check_resume_config`). With
+    `check_legacy_run`, which `train` calls before a strategy joins a cluster,
+    this is all `train` refuses of a resume."""
     saved_config = os.path.join(config.run_dir, CONFIG_FILE)
     if config.resume and os.path.exists(checkpoint.path) and os.path.exists(saved_config):
         check_resume_config(config, saved_config)

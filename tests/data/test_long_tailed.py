@@ -29,15 +29,17 @@ def test_digits_long_tailed_with_validation_split():
 
 
 def test_the_default_ratio_is_the_command_lines():
+    from keras_lt.data.long_tailed import DEFAULT_RATIO
     from keras_lt.training.config import DATASETS as RECIPE_DEFAULTS
 
     # keras-lt trains digits at rho 20 (the demo, the README): so does the loader by default.
     data = load_long_tailed("digits")
     assert data.info["ratio"] == 20.0
     assert data.counts.tolist() == expected_exp(124, 10, 20)
-    for name, ratio in {"cifar10": 100.0, "cifar100": 100.0, "tiny_imagenet": 100.0,
-                        "digits": 20.0}.items():
-        assert RECIPE_DEFAULTS[name].ratio == ratio
+    # The papers' rho 100 elsewhere, in the loader and in the recipes alike.
+    expected = {"cifar10": 100.0, "cifar100": 100.0, "tiny_imagenet": 100.0, "digits": 20.0}
+    assert DEFAULT_RATIO == expected
+    assert {n: d.ratio for n, d in RECIPE_DEFAULTS.items() if d.ratio is not None} == expected
 
 
 def test_digits_step_and_determinism():

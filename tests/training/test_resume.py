@@ -178,3 +178,14 @@ def test_dry_run_says_what_training_does_with_the_run_folder(tmp_path, capsys):
     # What train refuses, the dry run refuses: a resume with other settings.
     said = dry("--resume", "--lr", "0.2")
     assert "was trained with other settings" in said and "`--lr`: 0.05 -> 0.2" in said
+
+
+def test_dry_run_refuses_a_checkpoint_that_is_not_keras_lts(tmp_path, capsys):
+    from keras_lt.cli import main
+
+    folder = tmp_path / "r" / "checkpoint"
+    folder.mkdir(parents=True)
+    np.savez(folder / "checkpoint.npz", weights=np.zeros(3))  # no keras_lt metadata
+    assert main(["train", "digits", "--output-dir", str(tmp_path), "--run-name", "r",
+                 "--resume", "--dry-run"]) == 2
+    assert "has checkpoint format None, expected 1" in capsys.readouterr().err
