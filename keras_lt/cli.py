@@ -187,6 +187,11 @@ def config_from_args(args):
                 f"{', '.join(f'`{name}`' for name in changed)} (only --data-dir, --output-dir, "
                 "--run-name, --resume, --strategy, --no-monitor and --quiet may change)."
             )
+        if base["dataset"] == "digits" and base.get("data_dir") and "data_dir" not in given:
+            # Earlier versions accepted a folder for digits and read none: leave it out.
+            print(f"keras-lt: {args.config} names a data folder for digits, which reads none; "
+                  "it is left out.", file=sys.stderr)
+            base["data_dir"] = None
         base.update(given)
         config = TrainConfig.from_dict(base)
         from keras_lt.evaluation.report import REPORT_FILE

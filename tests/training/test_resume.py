@@ -189,3 +189,18 @@ def test_dry_run_refuses_a_checkpoint_that_is_not_keras_lts(tmp_path, capsys):
     assert main(["train", "digits", "--output-dir", str(tmp_path), "--run-name", "r",
                  "--resume", "--dry-run"]) == 2
     assert "has checkpoint format None, expected 1" in capsys.readouterr().err
+
+
+def test_a_saved_digits_config_with_a_data_folder_still_reruns(tmp_path, capsys):
+    from keras_lt.cli import main
+
+    # Earlier versions saved digits configs with an unread data_dir; digits now refuses one.
+    config = {"dataset": "digits", "method": "erm", "epochs": 2, "data_dir": str(tmp_path)}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    argv = ["train", "--config", str(tmp_path / "config.json"), "--output-dir",
+            str(tmp_path / "out"), "--dry-run"]
+    assert main(argv) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["config"]["data_dir"] is None and plan["config"]["epochs"] == 2
+    assert main(argv + ["--data-dir", str(tmp_path)]) == 2  # given again: refused
+    assert "digits comes with scikit-learn" in capsys.readouterr().err
