@@ -83,4 +83,3 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path, monke
     # The resumed search refuses other settings in the same project.
     with pytest.raises(ValueError, match="different search"):
         run_search(digits_config(method="ib", epochs=EPOCHS + 1), **common)
-
