@@ -18,6 +18,21 @@ def digits_config(**overrides):
     return TrainConfig(**values)
 
 
+def count_trial_fits(monkeypatch):
+    """The hyper-parameter values of every trial trained from now on (a list that grows)."""
+    from keras_lt.tuning import base_hypermodel
+
+    calls = []
+    original_fit = base_hypermodel.LongTailHyperModel.fit
+
+    def counting_fit(self, hp, model, *args, **kwargs):
+        calls.append(dict(hp.values))
+        return original_fit(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(base_hypermodel.LongTailHyperModel, "fit", counting_fit)
+    return calls
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

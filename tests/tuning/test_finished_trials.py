@@ -3,7 +3,7 @@
 import json
 import os
 
-from .helpers import digits_config
+from .helpers import count_trial_fits, digits_config
 from .test_resume import _snapshot
 
 
@@ -11,7 +11,6 @@ def test_a_trial_that_ended_just_before_the_kill_is_not_run_again(tmp_path, monk
     # KerasTuner's end_trial writes trial.json (COMPLETED, the score), then oracle.json.
     # Killed between the two, the search left an oracle.json that lists the trial as
     # ongoing, as it did while the trial ran: that state is made here by hand.
-    from keras_lt.tuning import base_hypermodel
     from keras_lt.tuning.search import run_search
 
     directory = str(tmp_path / "tuning")
@@ -28,14 +27,7 @@ def test_a_trial_that_ended_just_before_the_kill_is_not_run_again(tmp_path, monk
         json.dump(state, f)
     ended = _snapshot(project_dir, "1")
 
-    calls = []
-    original_fit = base_hypermodel.LongTailHyperModel.fit
-
-    def counting_fit(self, hp, model, *args, **kwargs):
-        calls.append(dict(hp.values))
-        return original_fit(self, hp, model, *args, **kwargs)
-
-    monkeypatch.setattr(base_hypermodel.LongTailHyperModel, "fit", counting_fit)
+    calls = count_trial_fits(monkeypatch)
     result = run_search(digits_config(method="cdt", epochs=1), **common)
     assert calls == []  # KerasTuner alone trains trial 1 again
     assert _snapshot(project_dir, "1") == ended

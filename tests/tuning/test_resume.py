@@ -9,7 +9,7 @@ import pytest
 
 from keras_lt.tuning.trials_table import read_trials
 
-from .helpers import digits_config, start_search_process, tail
+from .helpers import count_trial_fits, digits_config, start_search_process, tail
 
 MAX_TRIALS = 3  # killed after 2: the third is run again, in this process
 EPOCHS = 2
@@ -30,7 +30,6 @@ def _snapshot(project_dir, trial_id):
 
 
 def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path, monkeypatch):
-    from keras_lt.tuning import base_hypermodel
     from keras_lt.tuning.search import run_search
 
     directory = str(tmp_path / "tuning")
@@ -57,14 +56,7 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(tmp_path, monke
     done = {r["trial_id"]: _snapshot(project_dir, r["trial_id"]) for r in _completed(project_dir)}
     assert 2 <= len(done) < MAX_TRIALS, "kill it mid-way: some trials done, some not"
 
-    calls = []
-    original_fit = base_hypermodel.LongTailHyperModel.fit
-
-    def counting_fit(self, hp, model, *args, **kwargs):
-        calls.append(dict(hp.values))
-        return original_fit(self, hp, model, *args, **kwargs)
-
-    monkeypatch.setattr(base_hypermodel.LongTailHyperModel, "fit", counting_fit)
+    calls = count_trial_fits(monkeypatch)
     # overwrite=False: resume
     result = run_search(digits_config(method="ib", epochs=EPOCHS), **common)
 
