@@ -260,7 +260,8 @@ def _add_demo_arguments(parser):
     parser.add_argument("--epochs", type=int,
                         help=f"epochs per method ({dataset_default('epochs', 'digits')})")
     parser.add_argument("--ratio", type=float,
-                        help=f"imbalance ratio of the digits ({dataset_default('ratio', 'digits')})")
+                        help="imbalance ratio of the digits "
+                        f"({dataset_default('ratio', 'digits')})")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the data subset, weights and order (default 0)")
     parser.add_argument("--output-dir", default="saved_models",
@@ -402,7 +403,8 @@ def _main(parser, argv):
         # without a source line; other libraries' as Python shows them. (Formatting
         # only: a caller that records warnings still gets them.)
         if _warned_by_keras_lt():
-            return f"keras-lt: warning: {_in_option_terms(str(message), parser, args.command)}\n"
+            text = _in_option_terms(str(message), parser, args.command)
+            return f"keras-lt: warning: {text}\n"
         return original_format(message, category, filename, lineno, line)
 
     warnings.formatwarning = format_warning

@@ -136,6 +136,14 @@ def add_tune_parser(subparsers):
     return tune
 
 
+def _retrain_run_dirs(hypermodel, args):
+    """Where the retrain may be saved: one folder, or one per loss type for `cb`
+    (the best trial's picks the method, and the method is in the run name)."""
+    names = {args.run_name or f"{hypermodel.trial_config(dict(loss_type=t)).default_run_name()}"
+             f"-tuned" for t in hypermodel.space.get("loss_type", [None])}
+    return sorted(os.path.join(args.output_dir, name) for name in names)
+
+
 def _config(args, method):
     from keras_lt.training.config import TrainConfig
 
@@ -179,6 +187,7 @@ def run_tune(args):
             "post_hoc_tau": post_hoc_tau, "retrain": not args.no_retrain,
             "hypermodel": type(hm).__name__, "space": {k: list(v) for k, v in hm.space.items()},
             "fixed": fixed, "project_dir": project_dir, "role": role,
+            "retrain_run_dirs": _retrain_run_dirs(hm, args),
             "val_per_class": args.val_per_class or default_val_per_class(resolved.dataset),
             "num_train": len(data.train), "num_val": len(data.val),
             "config": hm.template.to_dict(),

@@ -1,6 +1,7 @@
 """`keras-lt tune`: the parser, the search-space options and the resume guard."""
 
 import json
+import os
 
 import pytest
 
@@ -39,6 +40,8 @@ def test_dry_run_prints_the_space(capsys):
     assert plan["val_per_class"] == 3 and plan["role"] == "standalone"
     assert (plan["method"], plan["tuner"], plan["max_trials"]) == ("cdt", "random", 10)
     assert plan["retrain"] is True and plan["post_hoc_tau"] is False
+    assert plan["retrain_run_dirs"] == [
+        os.path.join("saved_models", "digits-exp20-cdt-e2-s0-tuned")]
     # What the search refuses, the dry run refuses.
     assert main(["tune", "digits", "--method", "cdt", "--max-trials", "0", "--dry-run"]) == 2
     assert "`--max-trials` must be a positive integer, got 0" in capsys.readouterr().err
@@ -49,7 +52,15 @@ def test_dry_run_shows_the_pins_the_search_uses(capsys):
 
     assert main(["tune", "digits", "--method", "cb", "--epochs", "2", "--dry-run",
                  "--fixed", "loss_type=focal"]) == 0
-    assert json.loads(capsys.readouterr().out)["space"]["loss_type"] == ["focal"]
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["space"]["loss_type"] == ["focal"]
+    assert plan["retrain_run_dirs"] == [os.path.join("saved_models",
+                                                     "digits-exp20-cb-focal-e2-s0-tuned")]
+    # Searching the loss type, the retrain's folder follows the best trial's pick.
+    assert main(["tune", "digits", "--method", "cb", "--epochs", "2", "--dry-run"]) == 0
+    assert [os.path.basename(d) for d in json.loads(capsys.readouterr().out)[
+        "retrain_run_dirs"]] == [f"digits-exp20-cb-{t}-e2-s0-tuned"
+                                 for t in ("focal", "sigmoid", "softmax")]
     # Refused, as the real search refuses it.
     assert main(["tune", "digits", "--method", "cb-softmax", "--epochs", "2", "--dry-run",
                  "--fixed", "gamma=2"]) != 0
