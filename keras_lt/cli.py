@@ -343,21 +343,21 @@ def _raised_by_keras_lt(error):
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    if tb is None:
-        return False
+    return tb is not None and _is_keras_lt_file(tb.tb_frame.f_code.co_filename)
+
+
+def _is_keras_lt_file(filename):
     package = os.path.dirname(os.path.abspath(__file__))
-    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(package + os.sep)
+    return os.path.abspath(filename).startswith(package + os.sep)
 
 
 def _warned_by_keras_lt():
     """Whether the warning being shown was issued by keras_lt code: the frame
     that called `warnings.warn`, above the formatter and the warnings module."""
-    package = os.path.dirname(os.path.abspath(__file__))
     frame = sys._getframe(2)  # above `format_warning` in `_main`
     while frame is not None and frame.f_globals.get("__name__") in ("warnings", "_py_warnings"):
         frame = frame.f_back  # (Python 3.14 moves the module's code into _py_warnings)
-    return frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-        package + os.sep)
+    return frame is not None and _is_keras_lt_file(frame.f_code.co_filename)
 
 
 def _in_option_terms(message, parser, command):

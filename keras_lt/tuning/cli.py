@@ -139,9 +139,11 @@ def add_tune_parser(subparsers):
 def _retrain_run_dirs(hypermodel, args):
     """Where the retrain may be saved: one folder, or one per loss type for `cb`
     (the best trial's picks the method, and the method is in the run name)."""
-    names = {args.run_name or f"{hypermodel.trial_config(dict(loss_type=t)).default_run_name()}"
-             f"-tuned" for t in hypermodel.space.get("loss_type", [None])}
-    return sorted(os.path.join(args.output_dir, name) for name in names)
+    from keras_lt.tuning.search import retrain_config
+
+    return sorted({retrain_config(hypermodel, {"loss_type": t}, args.output_dir,
+                                  args.run_name).run_dir
+                   for t in hypermodel.space.get("loss_type", [None])})
 
 
 def _config(args, method):

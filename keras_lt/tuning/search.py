@@ -155,6 +155,18 @@ def make_tuner(hypermodel, tuner="random", max_trials=10, directory="tuning",
     return kt_tuner
 
 
+def retrain_config(hypermodel, values, output_dir=None, run_name=None):
+    """The retrain's `TrainConfig` for the trial `values`: saved in `output_dir`
+    (default the config's) as `run_name` (default `<training run name>-tuned`)."""
+    config = hypermodel.trial_config(values)
+    return dataclasses.replace(
+        config,
+        output_dir=output_dir or config.output_dir,
+        run_name=(run_name or hypermodel.template.run_name
+                  or f"{config.default_run_name()}-tuned"),
+    )
+
+
 def pin_fixed(search_space, fixed):
     """`search_space` with each `fixed` entry as a one-value list.
 
@@ -339,15 +351,8 @@ def retrain_best(hypermodel, values, output_dir=None, run_name=None, tau=None, v
     """
     from keras_lt.training import experiment
 
-    config = hypermodel.trial_config(values)
-    config = dataclasses.replace(
-        config,
-        output_dir=output_dir or config.output_dir,
-        run_name=(run_name or hypermodel.template.run_name
-                  or f"{config.default_run_name()}-tuned"),
-        resume=False,
-        verbose=verbose,
-    )
+    config = dataclasses.replace(retrain_config(hypermodel, values, output_dir, run_name),
+                                 resume=False, verbose=verbose)
     saved = os.path.join(config.run_dir, experiment.CONFIG_FILE)
     if resume and os.path.exists(saved):
         try:
