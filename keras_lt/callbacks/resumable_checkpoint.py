@@ -111,6 +111,13 @@ def _non_trainable_model_variables(model):
     return [v for v in model.non_trainable_variables if id(v) not in loss_state]
 
 
+def _check_format(path, meta):
+    if meta.get("format") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has checkpoint format {meta.get('format')}, expected {FORMAT_VERSION}."
+        )
+
+
 _NOT_JSON = object()
 
 
@@ -290,11 +297,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             return None
         with np.load(self.path, allow_pickle=False) as data:
             meta = json.loads(data["meta"].tobytes().decode("utf-8")) if "meta" in data else {}
-        if meta.get("format") != FORMAT_VERSION:  # as `restore` refuses it
-            raise ValueError(
-                f"{self.path} has checkpoint format {meta.get('format')}, expected "
-                f"{FORMAT_VERSION}."
-            )
+        _check_format(self.path, meta)  # as `restore` refuses it
         return int(meta["epoch"])
 
     def restore(self, model):
@@ -302,11 +305,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         with np.load(self.path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-        if meta.get("format") != FORMAT_VERSION:
-            raise ValueError(
-                f"{self.path} has checkpoint format {meta.get('format')}, expected "
-                f"{FORMAT_VERSION}."
-            )
+        _check_format(self.path, meta)
         if not model.built and meta.get("build_config"):
             # A subclassed model is built at its first call, after on_train_begin
             # on TensorFlow without a distribution strategy: build it as saved.

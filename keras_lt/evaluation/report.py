@@ -407,9 +407,9 @@ def _run(model, x, y, batch_size, logits=True, features=False):
     if y is not None:
         labels = check_labels(y, name="y")
         if logits:
-            out_logits = np.asarray(_predict_in_whole_batches(
+            out_logits = _predict_in_whole_batches(
                 lambda v, batch_size: model.predict(v, batch_size=batch_size, verbose=0),
-                x, batch_size))
+                x, batch_size)
         if features and hasattr(model, "predict_features"):  # LongTailModel
             out_features = _predict_in_whole_batches(model.predict_features, x, batch_size)
         elif features:
