@@ -53,11 +53,13 @@ def _stored_search(directory, name):
         return json.load(f)
 
 
-# What identifies a search's trials in every layout of search_config.json: the
-# recipe keys it has always stored (at the top level before 2026-12-04, under
-# "config" since), and the minority fraction (then always 0.5).
-_RECIPE_KEYS = ("dataset", "imbalance", "ratio", "minority_fraction", "seed", "backbone",
-                "epochs", "batch_size", "lr")
+# The recipe settings a search_config.json stored at its top level before it
+# stored the whole recipe under "config" (keras_lt before 2026-12-04).
+LEGACY_RECIPE_KEYS = ("dataset", "imbalance", "ratio", "seed", "backbone", "epochs",
+                      "batch_size", "lr")
+# What identifies a search's trials in every layout: those keys, and the
+# minority fraction (then always 0.5).
+_RECIPE_KEYS = LEGACY_RECIPE_KEYS + ("minority_fraction",)
 
 
 def _same_recipe(stored, config):

@@ -53,6 +53,7 @@ from keras_lt.tuning.atomic_save import install as install_atomic_save
 from keras_lt.tuning.base_hypermodel import OBJECTIVE, kt, search_objective
 from keras_lt.tuning.finished_trials import settle_finished_trials
 from keras_lt.tuning.project_folder import (
+    LEGACY_RECIPE_KEYS,
     SEARCH_CONFIG_FILE,
     check_legacy_search,
     default_project_name,
@@ -216,19 +217,13 @@ def _search_settings(hypermodel, data, tuner, fixed, method):
     return json.loads(json.dumps(settings, default=str))  # as it reads back from the file
 
 
-# The recipe settings a search_config.json stored at its top level before it
-# stored the whole recipe under "config" (keras_lt before 2026-12-04).
-_LEGACY_RECIPE_KEYS = ("dataset", "imbalance", "ratio", "seed", "backbone", "epochs",
-                       "batch_size", "lr")
-
-
 def _from_legacy(previous, settings):
     """An older search_config.json in today's layout, for the settings it has:
     the recipe keys it stored, and its space with the pins of `fixed` (stored
     apart then, one-value lists now)."""
-    upgraded = {k: v for k, v in previous.items() if k not in _LEGACY_RECIPE_KEYS + ("data_dir",)}
+    upgraded = {k: v for k, v in previous.items() if k not in LEGACY_RECIPE_KEYS + ("data_dir",)}
     upgraded["config"] = dict(settings["config"], **{
-        k: previous[k] for k in _LEGACY_RECIPE_KEYS if k in previous})
+        k: previous[k] for k in LEGACY_RECIPE_KEYS if k in previous})
     space = dict(previous.get("space") or {})
     for name, value in (previous.get("fixed") or {}).items():
         if name in space:
