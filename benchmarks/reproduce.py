@@ -68,6 +68,8 @@ if HERE not in sys.path:  # also when loaded by path (tests) rather than run
     sys.path.insert(0, HERE)
 # CPU model, cores and load average, shared with throughput.py.
 from machine_load import cpu_model, load_averages, usable_cores  # noqa: E402
+# The runs on CIFAR-10's original pixels (benchmarks/records/lossless/).
+from lossless_runs import load_runs as load_lossless_runs  # noqa: E402
 
 DEFAULT_RUNS_DIR = os.path.join("runs", "reproduce")
 # One JSON per finished run, committed: RESULTS.md is rebuilt from these and
@@ -1087,6 +1089,46 @@ def table(entries, full):
     return "\n".join(lines)
 
 
+def lossless_table(runs, full_entries):
+    """Markdown table of the runs on the original pixels (`lossless_runs.load_runs`),
+    each beside the paper's figure and the JPEG-copy run of the same setting, method
+    and seed among `full_entries` (the same backend first)."""
+    lines = ["| setting | method | seed | paper top-1 | ours top-1 | vs paper | many | medium "
+             "| best epoch (test, ref. only) | JPEG copy, same seed | what the JPEG copy costs "
+             "| record |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for run in runs:
+        paper = PAPER_FIGURES.get(("cifar10", run["imbalance"], run["ratio"], run["method"]))
+        if paper is None:
+            paper_cell = versus = "—"
+        else:
+            gap = run["top1"] - paper[0]
+            paper_cell = f"{paper[0]:.2f}"
+            versus = f"{gap:+.2f} " + ("ok" if gap >= -TARGET_GAP else "**short**")
+        jpeg = sorted(
+            (e for e in full_entries if e["result"] is not None
+             and (e["row"].dataset, e["row"].imbalance, float(e["row"].ratio), e["row"].method,
+                  e["row"].seed, e["row"].epochs)
+             == ("cifar10", run["imbalance"], run["ratio"], run["method"], run["seed"], 200)),
+            key=lambda e: e["row"].backend != run["backend"])
+        if jpeg:
+            other = jpeg[0]["row"].backend
+            jpeg_cell = _fmt(jpeg[0]["result"]["top1"]) + (
+                "" if other == run["backend"] else f" ({other})")
+            cost = f"{run['top1'] - jpeg[0]['result']['top1']:.2f}"
+        else:
+            jpeg_cell = cost = "—"
+        best = run["history"] and best_test_epoch(run["history"], "val_accuracy")
+        best = "—" if not best else f"{best[0]:.2f} (ep. {best[1]})"
+        record = ", ".join(f"`{name}`" for name in run["folders"])
+        lines.append(
+            f"| {DATASET_LABELS['cifar10']} {run['imbalance']} {run['ratio']:g} "
+            f"| {run['method']} | {run['seed']} | {paper_cell} | {_fmt(run['top1'])} | {versus} "
+            f"| {_fmt(run['many'])} | {_fmt(run['medium'])} | {best} | {jpeg_cell} | {cost} "
+            f"| {record} |")
+    return "\n".join(lines)
+
+
 def _resume_note(result):
     """' (after the resume at epoch N)' for a run whose train time is its last part's."""
     if not result.get("resumed"):
@@ -1095,8 +1137,9 @@ def _resume_note(result):
     return f" (after the resume at epoch {epoch})" if epoch else " (after the resume)"
 
 
-def render(full_entries, short_entries, runs_dir, pending=(), collect_from=()):
-    """The generated block of RESULTS.md (between the markers)."""
+def render(full_entries, short_entries, runs_dir, pending=(), collect_from=(), lossless=()):
+    """The generated block of RESULTS.md (between the markers); `lossless`: the
+    runs on the original pixels (`lossless_runs.load_runs`)."""
     done_full = sum(e["result"] is not None for e in full_entries)
     # A setting run on two backends (TensorFlow on CPU, JAX on a GPU) is two
     # table lines but one of the papers' rows.
@@ -1130,6 +1173,19 @@ def render(full_entries, short_entries, runs_dir, pending=(), collect_from=()):
         "The same rows with the runs on the original pixels (findings below) as dots "
         "against the papers' figures; `python benchmarks/summary_plot.py` redraws it from "
         "benchmarks/records/.",
+        "",
+        f"### On CIFAR-10's original pixels: {len(lossless)} runs",
+        "",
+        "The same recipe and command on the image folder that "
+        "`benchmarks/cifar10_lossless.py` builds from CIFAR-10's lossless release, under "
+        "the JPEG copy's file names (so the same 12,406 training images at exp 100), "
+        "TensorFlow on CPU, 200 epochs, last epoch. Not the setting the target names: "
+        "they measure how much of each gap above is the JPEG compression (the "
+        "'What the JPEG copy costs' finding below has the details). Records: "
+        "benchmarks/records/lossless/, one folder a run (config.json, report.json, and "
+        "history.json where the per-epoch monitor ran).",
+        "",
+        lossless_table(lossless, full_entries) if lossless else "No runs yet.",
         "",
         "### Shortened runs (CPU)",
         "",
@@ -1269,8 +1325,9 @@ def regenerate(results_path, runs_dir, data_dir, collect_from=(), epochs_short=N
     # Shortened plan rows never started are listed in one line, not in the table.
     pending = [e for e in tables[1] if e["row"].folder is None and e["status"] == "todo"]
     tables[1] = [e for e in tables[1] if e not in pending]
+    lossless = load_lossless_runs(records_dir) if records_dir else []
     write_results(results_path, render(tables[0], tables[1], runs_dir, pending,
-                                       [d for d in collect_from if d != runs_dir]))
+                                       [d for d in collect_from if d != runs_dir], lossless))
     return tables[0], tables[1] + pending
 
 

@@ -9,8 +9,8 @@ original pixels (orange; benchmarks/cifar10_lossless.py), one dot per run (seeds
 backends), and the best test epoch of monitored runs (hollow, for reference only:
 nothing is selected on the test set). Reads only what is committed:
 benchmarks/records/*.json (the rows of RESULTS.md's table, written by
-`reproduce.py --collect`) and benchmarks/records/lossless/*/ (config.json,
-report.json, history.json of the runs on the original pixels).
+`reproduce.py --collect`) and benchmarks/records/lossless/ (the runs on the
+original pixels, read by lossless_runs.py).
 """
 
 import argparse
@@ -21,6 +21,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from lossless_runs import load_runs  # noqa: E402
 from reproduce import PAPER_FIGURES, TARGET_GAP, best_test_epoch  # noqa: E402
 
 RECORDS = os.path.join(HERE, "records")
@@ -51,29 +52,10 @@ def collect_points(records_dir=RECORDS):
         best = tuple(result["best"]) if result.get("best") else None
         add(record["imbalance"], record["method"], COPIES[0], result["top1"], best)
 
-    # Runs on the original pixels; one run may have two folders (with and without
-    # the per-epoch monitor, same seed and same result), counted once.
-    lossless = {}
-    for folder in sorted(glob.glob(os.path.join(records_dir, "lossless", "*"))):
-        report_path = os.path.join(folder, "report.json")
-        if not os.path.exists(report_path):
-            continue  # stopped before the end: no last epoch
-        config = _read(os.path.join(folder, "config.json"))
-        if config.get("epochs") != 200:
-            continue
-        history_path = os.path.join(folder, "history.json")
-        # val_accuracy: the column every monitored history here has whole (the first
-        # 108 epochs of ib seed 0 were parsed from a log without val_bal_acc); on the
-        # balanced test split it equals val_bal_acc.
-        best = (best_test_epoch(_read(history_path), "val_accuracy")
-                if os.path.exists(history_path) else None)
-        key = (config["imbalance"], config["method"], config["seed"])
-        last = 100 * _read(report_path)["top1"]
-        if key in lossless:
-            best = lossless[key][1] or best
-        lossless[key] = (round(last, 2), best)
-    for (imbalance, method, _), (last, best) in sorted(lossless.items()):
-        add(imbalance, method, COPIES[1], last, best)
+    for run in load_runs(records_dir):  # the original pixels, one entry a run
+        if run["ratio"] == 100:
+            best = run["history"] and best_test_epoch(run["history"], "val_accuracy")
+            add(run["imbalance"], run["method"], COPIES[1], run["top1"], best or None)
     return points
 
 

@@ -379,3 +379,53 @@ def test_rerun_recorded_runs_a_recorded_row_again(tmp_path, monkeypatch):
             "--results", results, "--data-dir", str(data), "--records-dir", records]
     assert reproduce.main(argv) == 0 and calls == []
     assert reproduce.main(argv + ["--rerun-recorded"]) == 0 and calls == [row.name]
+
+
+def test_runs_on_the_original_pixels_get_their_own_table(tmp_path):
+    # benchmarks/records/lossless/<run>/ holds a run folder's config, report and
+    # history; RESULTS.md shows each run once, beside the paper and the JPEG run.
+    runs, results, records = str(tmp_path / "runs"), str(tmp_path / "R.md"), str(tmp_path / "rec")
+    full = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}
+    erm, ldam = full[("exp", "erm")], full[("step", "ldam-drw")]
+    jpeg = tmp_path / "jpeg"
+    _write_run(str(jpeg / "erm-tf"), _config(erm, backend="tensorflow"),
+               report=_report(0.6536, 0.73, 0.34, backend="tensorflow"))
+    _write_run(str(jpeg / "erm-jax"), _config(erm), report=_report(0.6490, 0.72, 0.33))
+    _write_run(str(jpeg / ldam.name), _config(ldam), report=_report(0.6776, 0.89, 0.46))
+    lossless = os.path.join(records, "lossless")
+    png = lambda row, **c: _config(row, backend="tensorflow", data_dir=".data/cifar10-png", **c)  # noqa: E731
+    _write_run(os.path.join(lossless, "erm-s0"), png(erm),
+               report=_report(0.6947, 0.7677, 0.4025, backend="tensorflow"))
+    # The same run stopped, then continued with the monitor under another name.
+    _write_run(os.path.join(lossless, "erm-s0-monitor"), png(erm, monitor=True),
+               report=_report(0.6947, 0.7677, 0.4025, backend="tensorflow"),
+               history={"epochs": [1, 2, 3], "logs": {"val_accuracy": [0.5, 0.7012, 0.6947]}})
+    _write_run(os.path.join(lossless, "erm-s1"), png(erm, seed=1),
+               report=_report(0.7006, 0.77, 0.423, backend="tensorflow"))
+    _write_run(os.path.join(lossless, "ldam-s0"), png(ldam),
+               report=_report(0.7401, 0.9264, 0.5538, backend="tensorflow"))
+    _write_run(os.path.join(lossless, "ldam-s2-stopped"), png(ldam, seed=2))  # no report
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(jpeg)],
+                         records_dir=records)
+    text = open(results).read()
+    assert "### On CIFAR-10's original pixels: 3 runs" in text
+    section = text[text.index("### On CIFAR-10's original pixels"):text.index("### Shortened")]
+    rows = [line for line in section.splitlines() if line.startswith("| CIFAR")]
+    assert len(rows) == 3
+    # Paper 70.36: 69.47 is 0.89 short (within a point); the TensorFlow JPEG run
+    # (65.36) is the one beside it, 4.11 below; best epoch from the monitored copy.
+    assert rows[0] == ("| CIFAR-10-LT exp 100 | erm | 0 | 70.36 | 69.47 | -0.89 ok | 76.77 "
+                       "| 40.25 | 70.12 (ep. 2) | 65.36 | 4.11 | `erm-s0`, `erm-s0-monitor` |")
+    assert rows[1].startswith("| CIFAR-10-LT exp 100 | erm | 1 | 70.36 | 70.06 | -0.30 ok |")
+    assert rows[1].endswith("| — | — | — | `erm-s1` |")  # no JPEG run of seed 1
+    # Step 100, paper 76.92: 2.92 short; the only JPEG run is JAX's, and says so.
+    assert rows[2] == ("| CIFAR-10-LT step 100 | ldam-drw | 0 | 76.92 | 74.01 | -2.91 **short** "
+                       "| 92.64 | 55.38 | — | 67.76 (jax) | 6.25 | `ldam-s0` |")
+    for line in rows:
+        assert line.count("|") - 1 == 12, line
+    # Without records there is no such run.
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(jpeg)])
+    text = open(results).read()
+    section = text[text.index("### On CIFAR-10's original pixels"):text.index("### Shortened")]
+    assert section.startswith("### On CIFAR-10's original pixels: 0 runs")
+    assert "No runs yet." in section and "| CIFAR" not in section

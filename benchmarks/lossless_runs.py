@@ -1,0 +1,69 @@
+"""The full-length runs on CIFAR-10's original pixels, as committed records.
+
+A run of the recipe on the image folder that benchmarks/cifar10_lossless.py
+builds (`--data-dir .data/cifar10-png`) is kept as a folder of
+benchmarks/records/lossless/: the run folder's config.json, report.json and,
+for runs with the per-epoch test monitor, history.json. These runs are not the
+setting issue 7 names (the JPEG copy in ../shared/datasets), so RESULTS.md's
+main table leaves them out; `reproduce.py --collect` shows them in a table of
+their own and `summary_plot.py` draws them beside the JPEG rows.
+
+One run may have two folders (stopped, then continued with the monitor on
+under another name: same seed, same last epoch): they are one run here, with
+the history of the monitored folder.
+"""
+
+import glob
+import json
+import os
+
+
+def _read(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _group_pct(report, group):
+    accuracy = ((report.get("groups") or {}).get(group) or {}).get("accuracy")
+    return None if accuracy is None else round(100 * accuracy, 2)
+
+
+def load_runs(records_dir, epochs=200):
+    """The finished `epochs`-epoch runs in `<records_dir>/lossless/`, one dict per
+    run, sorted by imbalance, method and seed:
+
+        imbalance, ratio, method, seed, backend, top1 (last epoch, %), many and
+        medium (%), history (the history.json of a folder with the per-epoch
+        test monitor, or None), folders (the record folders' names).
+
+    Its best test epoch is `best_test_epoch(history, "val_accuracy")` (reproduce):
+    val_accuracy is the column every monitored history here has whole (the first
+    108 epochs of ib seed 0 were parsed from a log without val_bal_acc); on the
+    balanced test split it equals val_bal_acc.
+
+    A folder without report.json (stopped before its last epoch) is left out.
+    """
+    runs = {}
+    for folder in sorted(glob.glob(os.path.join(records_dir, "lossless", "*"))):
+        report_path = os.path.join(folder, "report.json")
+        if not os.path.exists(report_path):
+            continue
+        config = _read(os.path.join(folder, "config.json"))
+        if config.get("epochs") != epochs:
+            continue
+        report = _read(report_path)
+        history_path = os.path.join(folder, "history.json")
+        history = _read(history_path) if os.path.exists(history_path) else None
+        if history is not None and not (history.get("logs") or {}).get("val_accuracy"):
+            history = None  # trained without the per-epoch test monitor
+        top1 = round(100 * report["top1"], 2)
+        key = (config["imbalance"], float(config.get("ratio", 100)), config["method"],
+               config["seed"], top1)
+        run = runs.setdefault(key, {
+            "imbalance": key[0], "ratio": key[1], "method": key[2], "seed": key[3],
+            "backend": config.get("backend"), "top1": top1,
+            "many": _group_pct(report, "many"), "medium": _group_pct(report, "medium"),
+            "history": None, "folders": []})
+        run["folders"].append(os.path.basename(folder))
+        run["history"] = run["history"] or history
+    return [runs[key] for key in sorted(runs)]
