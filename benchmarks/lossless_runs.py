@@ -9,8 +9,9 @@ main table leaves them out; `reproduce.py --collect` shows them in a table of
 their own and `summary_plot.py` draws them beside the JPEG rows.
 
 One run may have two folders (stopped, then continued with the monitor on
-under another name: same seed, same last epoch): they are one run here, with
-the history of the monitored folder.
+under another name): folders whose settings, backend and test report (top-1 and
+every class's accuracy) agree are one run here, with the history of the
+monitored folder. Two runs of one seed that differ anywhere stay two.
 """
 
 import glob
@@ -30,9 +31,9 @@ def _group_pct(report, group):
 
 def load_runs(records_dir, epochs=200):
     """The finished `epochs`-epoch runs in `<records_dir>/lossless/`, one dict per
-    run, sorted by imbalance, method and seed:
+    run, sorted by dataset, imbalance, ratio, method, seed, backend and top-1:
 
-        imbalance, ratio, method, seed, backend, top1 (last epoch, %), many and
+        dataset, imbalance, ratio, method, seed, backend, top1 (last epoch, %), many and
         medium (%), history (the history.json of a folder with the per-epoch
         test monitor, or None), folders (the record folders' names).
 
@@ -57,11 +58,13 @@ def load_runs(records_dir, epochs=200):
         if history is not None and not (history.get("logs") or {}).get("val_accuracy"):
             history = None  # trained without the per-epoch test monitor
         top1 = round(100 * report["top1"], 2)
-        key = (config["imbalance"], float(config.get("ratio", 100)), config["method"],
-               config["seed"], top1)
+        per_class = tuple(c.get("accuracy") for c in report.get("per_class") or [])
+        key = (config.get("dataset", "cifar10"), config["imbalance"],
+               float(config.get("ratio", 100)), config["method"], config["seed"],
+               config.get("backend") or "", top1, per_class)
         run = runs.setdefault(key, {
-            "imbalance": key[0], "ratio": key[1], "method": key[2], "seed": key[3],
-            "backend": config.get("backend"), "top1": top1,
+            "dataset": key[0], "imbalance": key[1], "ratio": key[2], "method": key[3],
+            "seed": key[4], "backend": config.get("backend"), "top1": top1,
             "many": _group_pct(report, "many"), "medium": _group_pct(report, "medium"),
             "history": None, "folders": []})
         run["folders"].append(os.path.basename(folder))
