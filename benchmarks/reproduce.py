@@ -1101,6 +1101,68 @@ def _versus(gap):
     return f"{gap:+.2f} " + ("ok" if gap >= -TARGET_GAP else "**short**")
 
 
+def jpeg_counterpart(run, full_entries):
+    """The full-length JPEG-copy entry of a run on the original pixels: the same
+    setting, method and seed, the same backend first, then by folder name (so
+    that the pick does not depend on the order found); None if there is none."""
+    same = [e for e in full_entries if e["result"] is not None
+            and (e["row"].dataset, e["row"].imbalance, float(e["row"].ratio), e["row"].method,
+                 e["row"].seed, e["row"].epochs)
+            == (run["dataset"], run["imbalance"], run["ratio"], run["method"], run["seed"], 200)]
+    same.sort(key=lambda e: (e["row"].backend != run["backend"], e["row"].name))
+    return same[0] if same else None
+
+
+def _span(values):
+    """'3.03 to 11.13', or '1.10' when all values print the same."""
+    low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+    return low if low == high else f"{low} to {high}"
+
+
+def in_short(full_entries, lossless):
+    """One paragraph: how many settings have a full-length run on the JPEG copy and
+    how many of those meet the target, the same for the runs on the original
+    pixels, and the range of what the compression costs."""
+    def gap(top1, row_key):
+        return round(top1 - PAPER_FIGURES[row_key][0], 2)
+
+    done = [e for e in full_entries if e["result"] is not None and e["row"].paper is not None]
+    settings = {_key(e["row"]) for e in full_entries}
+    gaps = [gap(e["result"]["top1"], (e["row"].dataset, e["row"].imbalance,
+                                     float(e["row"].ratio), e["row"].method)) for e in done]
+    met = sum(g >= -TARGET_GAP for g in gaps)
+    text = (f"In short: on the JPEG copy, the setting issue 7 names, "
+            f"{len({_key(e['row']) for e in done})} of {len(settings)} settings have a "
+            f"full-length run ({len(done)} runs)")
+    if gaps:
+        short = [-g for g in gaps if g < -TARGET_GAP]
+        within = f"within {TARGET_GAP:g} point of its paper figure or above it"
+        if not met:
+            text += f"; none is {within}"
+        else:
+            text += f"; {met} {'is' if met == 1 else 'are'} {within}"
+        if short:
+            text += (f": {'the runs' if not met else 'the others'} are "
+                     f"{_span(short)} points short")
+    text += "."
+    runs = [r for r in lossless if (r["dataset"], r["imbalance"], r["ratio"], r["method"])
+            in PAPER_FIGURES]
+    if runs:
+        ok = [r for r in runs if gap(r["top1"], (r["dataset"], r["imbalance"], r["ratio"],
+                                                 r["method"])) >= -TARGET_GAP]
+        names = ", ".join(f"{r['method']}{'' if r['imbalance'] == 'exp' else ' ' + r['imbalance']}"
+                          f" seed {r['seed']}" for r in ok)
+        text += (f" On CIFAR-10's original pixels {len(ok)} of {len(runs)} runs "
+                 f"{'is' if len(ok) == 1 else 'are'} within it" + (f" ({names})" if ok else ""))
+        costs = [r["top1"] - j["result"]["top1"] for r in runs
+                 for j in [jpeg_counterpart(r, full_entries)] if j]
+        if costs:
+            text += (f", and where both copies have a run of the same seed the JPEG copy "
+                     f"costs {_span(costs)} points")
+        text += "."
+    return text
+
+
 def lossless_table(runs, full_entries):
     """Markdown table of the runs on the original pixels (`lossless_runs.load_runs`),
     each beside the paper's figure and the JPEG-copy run of the same setting, method
@@ -1115,20 +1177,12 @@ def lossless_table(runs, full_entries):
             paper_cell = versus = "—"
         else:
             paper_cell, versus = f"{paper[0]:.2f}", _versus(run["top1"] - paper[0])
-        # The JPEG run of the same setting and seed: the same backend first, then
-        # by folder name, so that the pick does not depend on the order found.
-        jpeg = sorted(
-            (e for e in full_entries if e["result"] is not None
-             and (e["row"].dataset, e["row"].imbalance, float(e["row"].ratio), e["row"].method,
-                  e["row"].seed, e["row"].epochs)
-             == (run["dataset"], run["imbalance"], run["ratio"], run["method"], run["seed"],
-                 200)),
-            key=lambda e: (e["row"].backend != run["backend"], e["row"].name))
+        jpeg = jpeg_counterpart(run, full_entries)
         if jpeg:
-            other = jpeg[0]["row"].backend
-            jpeg_cell = _fmt(jpeg[0]["result"]["top1"]) + (
+            other = jpeg["row"].backend
+            jpeg_cell = _fmt(jpeg["result"]["top1"]) + (
                 "" if other == run["backend"] else f" ({other})")
-            cost = f"{run['top1'] - jpeg[0]['result']['top1']:.2f}"
+            cost = f"{run['top1'] - jpeg['result']['top1']:.2f}"
         else:
             jpeg_cell = cost = "—"
         best = run["history"] and best_test_epoch(run["history"], "val_accuracy")
@@ -1174,6 +1228,8 @@ def render(full_entries, short_entries, runs_dir, pending=(), collect_from=(), l
         "Regenerate with `python benchmarks/reproduce.py --collect"
         + (f" --runs-dir {runs_dir}" if runs_dir != DEFAULT_RUNS_DIR else "")
         + "".join(f" --collect-from {d}" for d in collect_from) + "`.",
+        "",
+        in_short(full_entries, lossless),
         "",
         f"### Full length (200 epochs, the papers' schedule): {len(settings_run)} of "
         f"{len(settings)} rows run{runs_note}",
