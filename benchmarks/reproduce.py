@@ -1106,11 +1106,19 @@ def table(entries, full):
     return "\n".join(lines)
 
 
+def _meets(gap):
+    """The target, judged on the gap as shown (-1.00 is within the 1-point target)."""
+    return round(gap, 2) >= -TARGET_GAP
+
+
 def _versus(gap):
-    """'+0.28 ok' or '-2.51 **short**': the gap to the paper as shown, judged as
-    shown (a gap that prints as -1.00 is within the 1-point target)."""
-    gap = round(gap, 2)
-    return f"{gap:+.2f} " + ("ok" if gap >= -TARGET_GAP else "**short**")
+    """'+0.28 ok' or '-2.51 **short**': the gap to the paper as shown, and `_meets`."""
+    return f"{gap:+.2f} " + ("ok" if _meets(gap) else "**short**")
+
+
+def _paper_of(run):
+    """PAPER_FIGURES' entry for a run on the original pixels (`lossless_runs`), or None."""
+    return PAPER_FIGURES.get((run["dataset"], run["imbalance"], run["ratio"], run["method"]))
 
 
 def jpeg_counterpart(run, full_entries):
@@ -1135,19 +1143,15 @@ def in_short(full_entries, lossless):
     """One paragraph: how many settings have a full-length run on the JPEG copy and
     how many of those meet the target, the same for the runs on the original
     pixels, and the range of what the compression costs."""
-    def gap(top1, row_key):
-        return round(top1 - PAPER_FIGURES[row_key][0], 2)
-
     done = [e for e in full_entries if e["result"] is not None and e["row"].paper is not None]
     settings = {_key(e["row"]) for e in full_entries}
-    gaps = [gap(e["result"]["top1"], (e["row"].dataset, e["row"].imbalance,
-                                     float(e["row"].ratio), e["row"].method)) for e in done]
-    met = sum(g >= -TARGET_GAP for g in gaps)
+    gaps = [e["result"]["top1"] - e["row"].paper[0] for e in done]
+    met = sum(_meets(g) for g in gaps)
     text = (f"In short: on the JPEG copy, the setting issue 7 names, "
             f"{len({_key(e['row']) for e in done})} of {len(settings)} settings have a "
             f"full-length run ({len(done)} runs)")
     if gaps:
-        short = [-g for g in gaps if g < -TARGET_GAP]
+        short = [-g for g in gaps if not _meets(g)]
         within = f"within {TARGET_GAP:g} point of its paper figure or above it"
         if not met:
             text += f"; none is {within}"
@@ -1157,11 +1161,9 @@ def in_short(full_entries, lossless):
             text += (f": {'the runs' if not met else 'the others'} are "
                      f"{_span(short)} points short")
     text += "."
-    runs = [r for r in lossless if (r["dataset"], r["imbalance"], r["ratio"], r["method"])
-            in PAPER_FIGURES]
+    runs = [r for r in lossless if _paper_of(r) is not None]
     if runs:
-        ok = [r for r in runs if gap(r["top1"], (r["dataset"], r["imbalance"], r["ratio"],
-                                                 r["method"])) >= -TARGET_GAP]
+        ok = [r for r in runs if _meets(r["top1"] - _paper_of(r)[0])]
         names = ", ".join(f"{r['method']}{'' if r['imbalance'] == 'exp' else ' ' + r['imbalance']}"
                           f" seed {r['seed']}" for r in ok)
         text += (f" On CIFAR-10's original pixels {len(ok)} of {len(runs)} runs "
@@ -1184,7 +1186,7 @@ def lossless_table(runs, full_entries):
              "| what the JPEG copy costs | record |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"]
     for run in runs:
-        paper = PAPER_FIGURES.get((run["dataset"], run["imbalance"], run["ratio"], run["method"]))
+        paper = _paper_of(run)
         if paper is None:
             paper_cell = versus = "—"
         else:
