@@ -19,7 +19,8 @@ import json
 import os
 
 
-def _read(path):
+def read_json(path):
+    """The JSON file at `path` (the records are written by the recipes; a broken one raises)."""
     with open(path) as f:
         return json.load(f)
 
@@ -49,12 +50,12 @@ def load_runs(records_dir, epochs=200):
         report_path = os.path.join(folder, "report.json")
         if not os.path.exists(report_path):
             continue
-        config = _read(os.path.join(folder, "config.json"))
+        config = read_json(os.path.join(folder, "config.json"))
         if config.get("epochs") != epochs:
             continue
-        report = _read(report_path)
+        report = read_json(report_path)
         history_path = os.path.join(folder, "history.json")
-        history = _read(history_path) if os.path.exists(history_path) else None
+        history = read_json(history_path) if os.path.exists(history_path) else None
         if history is not None and not (history.get("logs") or {}).get("val_accuracy"):
             history = None  # trained without the per-epoch test monitor
         top1 = round(100 * report["top1"], 2)

@@ -15,22 +15,16 @@ original pixels, read by lossless_runs.py).
 
 import argparse
 import glob
-import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from lossless_runs import load_runs  # noqa: E402
+from lossless_runs import load_runs, read_json  # noqa: E402
 from reproduce import PAPER_FIGURES, TARGET_GAP, best_test_epoch  # noqa: E402
 
 RECORDS = os.path.join(HERE, "records")
 COPIES = ("JPEG copy", "original pixels")
-
-
-def _read(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def collect_points(records_dir=RECORDS):
@@ -43,7 +37,7 @@ def collect_points(records_dir=RECORDS):
             (last, best))
 
     for path in sorted(glob.glob(os.path.join(records_dir, "*.json"))):
-        record = _read(path)
+        record = read_json(path)
         result = record.get("result") or {}
         if (record.get("dataset") != "cifar10" or float(record.get("ratio", 0)) != 100
                 or result.get("epochs", record.get("epochs")) != 200
