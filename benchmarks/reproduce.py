@@ -343,8 +343,9 @@ FINDINGS = {
         "while training accuracy climbed from 94.4 to 99.4 %, the shape of ib and ib-focal on "
         "this copy and of the IB reference loop (RESULTS.md, 'IB: keras_lt against the "
         "reference loop in PyTorch'). Per class (ib-cb): 94.7 97.8 80.1 71.3 70.8 58.2 68.9 "
-        "54.4 41.4 41.8. Measured since (2026-12-05, 'Original pixels, cb-focal' below): on the "
-        "original pixels (TensorFlow) cb-focal gives 74.72, 5.40 above its row here.",
+        "54.4 41.4 41.8. Measured since (2026-12-05, 'Original pixels, cb-focal' and "
+        "'Original pixels, ldam (no DRW)' below): on the original pixels (TensorFlow) "
+        "cb-focal gives 74.72, 5.40 above its row here, and ldam 72.74, 4.82 above its row.",
         "Four more rows on one H200 (2026-12-04, third GPU call of the task, JAX, seed 0, "
         "last epoch, per-epoch monitor on): exp-100 rs 64.22 (-7.00; many-shot 71.3, the "
         "two rarest classes 35.8; best epoch 67.18 at epoch 68) and rw 68.55 (-4.08; 72.2 / "
