@@ -577,7 +577,8 @@ def train(config, overwrite_notice=True):
         "dataset": config.dataset, "method": config.method, "imbalance": config.imbalance,
         "ratio": config.ratio, "epochs": config.epochs, "backend": backend,
         "strategy": config.strategy, "source": data.info["source"],
-        # This process's time only: a resumed run's earlier epochs are not in it.
+        # This process's time from loading the data to here (compilation and the
+        # final evaluation included); a resumed run's earlier epochs are not in it.
         "train_seconds": round(time.time() - started, 1),
         "resumed_at_epoch": initial_epoch,
     }
