@@ -515,7 +515,7 @@ FINDINGS = {
         "re-weighting gain is the paper's.",
         "Original pixels, rs, the same way (2026-12-06, seed 0, no per-epoch monitor; epochs "
         "1-128 in the previous stop, 129-200 resumed from its checkpoint in this one, about "
-        "1.8 h of training in all, ~31 s an epoch; run name png-exp100-rs-e200-s0-tensorflow): "
+        "1.8 h of training in all, ~33 s an epoch; run name png-exp100-rs-e200-s0-tensorflow): "
         "69.79 against the paper's 71.22 (-1.43, not within the target), where the JPEG copy "
         "gave 64.22 on JAX: the compression and the backend cost rs 5.57 points. Many-shot "
         "76.9, the two rarest classes 41.4; per class 95.2 97.2 83.0 76.5 78.6 58.5 69.2 "
