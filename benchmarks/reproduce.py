@@ -453,8 +453,8 @@ FINDINGS = {
         "With the inverse-frequency weights at ratio 100 (w 0.040 for the 5,000-image "
         "class, 4.02 for the 50-image one), at p_y = 0.9 the reference's (1 - p^w) is "
         "0.0042 for the largest class and 0.35 for the rarest, against 0.1 for both here: "
-        "the reference's IB + focal re-balances ~80 times more strongly than its IB, ours "
-        "about as strongly. One seed; the test is a run with the reference's modulator.",
+        "the reference's focal term moves ~80 times more weight to the rarest class than to "
+        "the largest, ours none. One seed; the test is a run with the reference's modulator.",
         "Original pixels, mfw-drw, the same way (2026-12-01, 2.7 h, per-epoch monitor on; run name png-"
         "exp100-mfw-drw-e200-s0-tensorflow): 77.29 against the paper's 79.80 (-2.51), "
         "best epoch 77.93 (epoch 186), where the JPEG copy gave 72.12: the compression "
@@ -594,8 +594,7 @@ FINDINGS = {
         "+8.44 (ye20 +8.3 over its own ERM), mfw-drw +7.82 (ye21 +8.7), ib +3.70 (park21 "
         "+7.39 over the CE it cites, +7.90 over cao19's), ib-focal +3.39 (park21 +8.89 and "
         "+9.40; finding above): IB alone keeps about half its "
-        "(ib-focal about 40 %) "
-        "paper gain, on both copies, so its gap is the epoch choice and seed, not the data "
+        "paper gain (ib-focal about 40 %), on both copies, so its gap is the epoch choice and seed, not the data "
         "(its best test epoch there: 77.91, above).",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
