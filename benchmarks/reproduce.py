@@ -446,8 +446,8 @@ FINDINGS = {
         "JPEG test images 68.13. Best test epoch 75.79 at epoch 103, three epochs into the "
         "IB phase (-3.97; the JPEG run peaked at the same epoch), then down to 72.6-73.9 "
         "from epoch 151 on while training accuracy climbs from 94.6 % at epoch 100 to "
-        "99.6-99.7 % in the last 10. Against ib at seed 0 (73.17 last, 77.91 best): -0.31 last and -2.12 best, "
-        "where park21's Table 4 has IB + focal 1.50 above IB. Not yet tested, the likeliest "
+        "99.6-99.7 % in the last 10. Against ib at seed 0 (73.17 last, 77.91 best): -0.31 "
+        "last and -2.12 best, where park21's Table 4 has IB + focal 1.50 above IB. Not yet tested, the likeliest "
         "cause: the reference code's focal modulator takes p = exp(-w_y CE) = p_y^w_y with "
         "the class weight inside, where keras_lt's IBLoss uses p_y (its docstring says so). "
         "With the inverse-frequency weights at ratio 100 (w 0.040 for the 5,000-image "
@@ -593,9 +593,9 @@ FINDINGS = {
         "Gains over erm (seed 0) on the original pixels: focal -0.30 (cui19 +0.02), rs +0.32 (ye20 +0.14 over its own ERM), rw +2.31 (ye20 over cao19's erm +2.27), ldam +3.27 (cao19 +2.99), ldam-drw +7.84 (cao19 +6.67), cdt "
         "+8.44 (ye20 +8.3 over its own ERM), mfw-drw +7.82 (ye21 +8.7), ib +3.70 (park21 "
         "+7.39 over the CE it cites, +7.90 over cao19's), ib-focal +3.39 (park21 +8.89 and "
-        "+9.40; finding above): IB alone keeps about half its "
-        "paper gain (ib-focal about 40 %), on both copies, so its gap is the epoch choice and seed, not the data "
-        "(its best test epoch there: 77.91, above).",
+        "+9.40): IB alone keeps about half its paper gain, on both copies, so its gap is "
+        "the epoch choice and seed, not the data (its best test epoch there: 77.91, above); "
+        "ib-focal keeps about 40 % and is short at its best epoch too (finding above).",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
         "75-86 s against a median of 43 s (6.8 min, 6 % of that part). Two of them were "
