@@ -88,6 +88,9 @@ def add_train_arguments(parser, dataset=None):
                     help="multiplier of the learning rate from --phase-epoch on (IB on CIFAR: "
                     "0.01, the reference code's fine-tuning rate; 1 keeps the schedule, as "
                     "Park et al.'s own Tiny-ImageNet and iNaturalist schedules do)")
+    hp.add_argument("--focal-probability", choices=("softmax", "class_weighted"),
+                    help="ib-focal's q in (1 - q)^gamma: softmax (p_y, default) or "
+                    "class_weighted (p_y^w_y, the IB reference code's)")
     sched = parser.add_argument_group(
         "network and schedule (the dataset's defaults below; some methods set their own, e.g. "
         "IB on Tiny-ImageNet and iNaturalist: --dry-run shows a run's; milestones, warm-up and "
@@ -149,8 +152,8 @@ def _float_list(text):
 _CONFIG_FIELDS = (
     "method", "data_dir", "imbalance", "ratio", "minority_fraction", "beta", "gamma", "alpha",
     "max_margin", "scale", "mfw_beta", "mfw_layer", "drw_epoch", "phase_epoch", "phase_lr_factor",
-    "epochs", "batch_size", "lr", "warmup_epochs", "milestones", "lr_factors", "weight_decay",
-    "backbone", "seed", "strategy", "output_dir", "run_name", "monitor",
+    "focal_probability", "epochs", "batch_size", "lr", "warmup_epochs", "milestones", "lr_factors",
+    "weight_decay", "backbone", "seed", "strategy", "output_dir", "run_name", "monitor",
 )
 
 

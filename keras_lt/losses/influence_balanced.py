@@ -18,6 +18,7 @@ from keras_lt.losses.long_tail_loss import validate_choice
 
 WEIGHTINGS = ("inverse_frequency", "effective_number", "none")
 BASE_LOSSES = ("cross_entropy", "focal")
+FOCAL_PROBABILITIES = ("softmax", "class_weighted")
 
 
 def ib_class_weights(class_counts, weighting="inverse_frequency", beta=0.9999):
@@ -27,6 +28,17 @@ def ib_class_weights(class_counts, weighting="inverse_frequency", beta=0.9999):
     if weighting == "effective_number":
         return effective_number_weights(class_counts, beta)
     return np.ones(len(class_counts))
+
+
+def class_weighted_focal_terms(ce, weights, gamma):
+    """Per-sample `(1 - q)^gamma * CE` with q = exp(-w_y CE) = p_y^{w_y}.
+
+    The IB reference code's focal term: its q is taken from the class-weighted
+    cross-entropy. log(1 - q) = log(-expm1(-w_y CE)), with w_y CE clipped at
+    1e-30 so that the log and its gradient stay finite when p_y rounds to 1.
+    """
+    weighted_ce = ops.maximum(weights * ce, 1e-30)
+    return ops.exp(gamma * ops.log(-ops.expm1(-weighted_ce))) * ce
 
 
 @keras_lt_export("IBLoss")
@@ -39,13 +51,19 @@ class IBLoss(LongTailLoss):
         IB(x)   = ||p - onehot(y)||_1 * ||h||_1        (= 2 (1 - p_y) ||h||_1)
         loss_i  = alpha * w_{y_i} * L(z_i, y_i) / (IB(x_i) + epsilon)
 
-    L is cross-entropy (`base_loss="cross_entropy"`) or the softmax focal loss
-    (1 - p_y)^gamma CE (`base_loss="focal"`, the paper's IB + focal). IB(x) is
+    L is cross-entropy (`base_loss="cross_entropy"`) or the focal loss
+    (1 - q)^gamma CE (`base_loss="focal"`, the paper's IB + focal). IB(x) is
     the L1 norm of the gradient of the cross-entropy with respect to the last
     layer's weights (paper eq. 4); it is computed as 2 * sum_{c != y} p_c *
-    ||h||_1, equal to the formula and accurate when p_y is close to 1. For IB
-    + focal the reference code takes the modulator's p as exp(-w_y CE)
-    (= p_y^{w_y}, the class weight inside); here it is p_y, as in `FocalLoss`.
+    ||h||_1, equal to the formula and accurate when p_y is close to 1.
+
+    The focal q: the paper does not define it. By default
+    (`focal_probability="softmax"`) q = p_y, as in `FocalLoss`. The reference
+    code takes q = exp(-w_y CE) = p_y^{w_y}, the class weight inside
+    (`focal_probability="class_weighted"`): with inverse-frequency weights at
+    ratio 100 (0.04 to 4.0) and p_y = 0.9, 1 - q is 0.004 for the largest
+    class and 0.35 for the rarest, so the modulator re-weights the classes
+    too.
 
     Class weights and alpha: we follow the reference code, as described in
     METHODS.md: `w` are normalised to sum to C (inverse frequency,
@@ -89,6 +107,9 @@ class IBLoss(LongTailLoss):
         beta: for `weighting="effective_number"`, in [0, 1).
         base_loss: `"cross_entropy"` or `"focal"` (IB + focal, with `gamma`).
         gamma: focal exponent >= 0 for `base_loss="focal"` (1 in the paper).
+        focal_probability: the focal q for `base_loss="focal"`: `"softmax"`
+            (p_y, default) or `"class_weighted"` (p_y^{w_y}, the reference
+            code's).
         start_active: initial value of `ib_active`: True (default) = IB loss
             from the start; False = plain cross-entropy until a callback
             switches it (the paper's schedule switches at half of training).
@@ -124,6 +145,7 @@ class IBLoss(LongTailLoss):
         beta=0.9999,
         base_loss="cross_entropy",
         gamma=1.0,
+        focal_probability="softmax",
         start_active=True,
         stop_factor_gradient=False,
         reduction="sum_over_batch_size",
@@ -139,6 +161,14 @@ class IBLoss(LongTailLoss):
         self.beta = validate_beta(beta)
         self.base_loss = validate_choice(base_loss, BASE_LOSSES, "base_loss")
         self.gamma = validate_non_negative(gamma, "gamma")
+        self.focal_probability = validate_choice(
+            focal_probability, FOCAL_PROBABILITIES, "focal_probability"
+        )
+        if self.focal_probability != "softmax" and self.base_loss != "focal":
+            raise ValueError(
+                f"`focal_probability={self.focal_probability!r}` applies to "
+                f"`base_loss='focal'` only; this loss's is {self.base_loss!r}."
+            )
         self.start_active = bool(start_active)
         self.stop_factor_gradient = bool(stop_factor_gradient)
         self._add_class_weights(
@@ -178,10 +208,13 @@ class IBLoss(LongTailLoss):
     def compute_with_features(self, labels, logits, features):
         onehot = ops.one_hot(labels, self.num_classes, dtype="float32")
         ce = softmax_cross_entropy(onehot, logits)
-        if self.base_loss == "focal":
+        weights = ops.take(ops.convert_to_tensor(self.class_weights), labels, axis=0)
+        if self.base_loss == "cross_entropy":
+            base = ce
+        elif self.focal_probability == "softmax":
             base = softmax_focal_terms(onehot, logits, self.gamma)
         else:
-            base = ce
+            base = class_weighted_focal_terms(ce, weights, self.gamma)
         # ||softmax(z) - onehot(y)||_1 = 2 * sum_{c != y} p_c.
         probs = ops.softmax(logits, axis=-1)
         grad_norm = 2.0 * ops.sum(probs * (1.0 - onehot), axis=-1)
@@ -191,7 +224,6 @@ class IBLoss(LongTailLoss):
         factor = grad_norm * feature_norm
         if self.stop_factor_gradient:
             factor = ops.stop_gradient(factor)
-        weights = ops.take(ops.convert_to_tensor(self.class_weights), labels, axis=0)
         ib = self.alpha * weights * base / (factor + self.epsilon)
         active = ops.convert_to_tensor(self.ib_active) > 0.5
         return ops.where(active, ib, ce)
@@ -207,6 +239,7 @@ class IBLoss(LongTailLoss):
                 "beta": self.beta,
                 "base_loss": self.base_loss,
                 "gamma": self.gamma,
+                "focal_probability": self.focal_probability,
                 "start_active": self.start_active,
                 "stop_factor_gradient": self.stop_factor_gradient,
             }

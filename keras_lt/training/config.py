@@ -329,6 +329,8 @@ class TrainConfig:
             (only on datasets with `cdt_delay`).
         phase_lr_factor: multiplier of the whole learning-rate schedule from
             `phase_epoch` on (IB: 0.01, see `learning_rate_schedule`).
+        focal_probability: ib-focal's q in (1 - q)^gamma: "softmax" (p_y)
+            or "class_weighted" (p_y^{w_y}, the reference code's; `IBLoss`).
     """
 
     dataset: str = "digits"
@@ -348,6 +350,7 @@ class TrainConfig:
     drw_epoch: Optional[int] = None
     phase_epoch: Optional[int] = None
     phase_lr_factor: Optional[float] = None
+    focal_probability: Optional[str] = None
     # Network and schedule.
     backbone: Optional[str] = None
     image_size: Optional[int] = None

@@ -43,6 +43,9 @@ FOCAL_GAMMA = 1.0  # focal (Cao et al.'s focal row); IB + focal
 LDAM_MAX_MARGIN = 0.5
 LDAM_SCALE = 30.0
 IB_ALPHA = 1000.0
+# IB + focal's q in (1 - q)^gamma: p_y, as in FocalLoss; the reference code's
+# p_y^{w_y} is "class_weighted" (see IBLoss).
+IB_FOCAL_PROBABILITY = "softmax"
 # IB's phase: from epoch 100 of 200 on CIFAR at 0.01 x the schedule's rate,
 # as the reference code (pseulki/IB-Loss adjust_learning_rate;
 # `config.with_phase_factor`); Park et al.'s own schedules on Tiny-ImageNet and
@@ -107,6 +110,8 @@ class Method:
             defaults["alpha"] = IB_ALPHA
             defaults["phase_epoch"] = inside_run(round(d.ib_start * epochs), epochs)
             defaults["phase_lr_factor"] = d.ib_phase_lr_factor
+            if self.loss_type == "focal":
+                defaults["focal_probability"] = IB_FOCAL_PROBABILITY
         if self.loss == "cdt":
             defaults["gamma"] = d.cdt_gamma
             defaults["phase_epoch"] = inside_run(round(d.cdt_delay * epochs), epochs)
@@ -162,7 +167,8 @@ class Method:
             variant = {
                 "ce": {},
                 "cb": {"weighting": "effective_number", "beta": config.beta},
-                "focal": {"base_loss": "focal", "gamma": config.gamma},
+                "focal": {"base_loss": "focal", "gamma": config.gamma,
+                          "focal_probability": config.focal_probability},
             }[self.loss_type]
             return losses.IBLoss(
                 counts, alpha=config.alpha, start_active=config.phase_epoch == 0, **variant
@@ -192,7 +198,7 @@ class Method:
 
 ALL_HYPERPARAMETERS = (
     "beta", "gamma", "alpha", "max_margin", "scale", "mfw_beta", "mfw_layer", "drw_epoch",
-    "phase_epoch", "phase_lr_factor",
+    "phase_epoch", "phase_lr_factor", "focal_probability",
 )
 
 _MFW = ("alpha", "mfw_beta", "mfw_layer")
@@ -230,7 +236,8 @@ METHODS = {
                hyperparameters=("alpha", "beta", "phase_epoch", "phase_lr_factor"),
                summary="IB with class-balanced (effective number) weights"),
         Method("ib-focal", "ib", loss_type="focal",
-               hyperparameters=("alpha", "gamma", "phase_epoch", "phase_lr_factor"),
+               hyperparameters=("alpha", "gamma", "focal_probability", "phase_epoch",
+                                "phase_lr_factor"),
                summary="IB with a focal second phase (gamma 1)"),
         Method("cdt", "cdt", hyperparameters=("gamma", "phase_epoch"),
                summary="class-dependent temperatures (gamma per dataset)"),

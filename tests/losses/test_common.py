@@ -272,6 +272,7 @@ def extreme_losses():
         for loss_type in ("softmax", "sigmoid", "focal"):
             yield L.ClassBalancedLoss(n, beta=0.9999, loss_type=loss_type, gamma=gamma), False
         yield L.IBLoss(n, base_loss="focal", gamma=gamma), True
+        yield L.IBLoss(n, base_loss="focal", gamma=gamma, focal_probability="class_weighted"), True
     for beta in (0.0, 0.9, 0.999999):
         yield L.ClassBalancedLoss(n, beta=beta, loss_type="focal"), False
     yield L.IBLoss(n, weighting="effective_number"), True

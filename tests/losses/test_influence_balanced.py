@@ -25,16 +25,22 @@ def np_weights(counts, weighting, beta=0.9999):
 
 
 def np_ib_per_sample(logits, features, labels, counts, alpha=1000.0, eps=1e-3,
-                     weighting="inverse_frequency", beta=0.9999, base="cross_entropy", gamma=1.0):
-    """alpha * w_y * L / (||softmax(z) - onehot||_1 * ||h||_1 + eps)."""
+                     weighting="inverse_frequency", beta=0.9999, base="cross_entropy", gamma=1.0,
+                     focal_probability="softmax"):
+    """alpha * w_y * L / (||softmax(z) - onehot||_1 * ||h||_1 + eps).
+
+    L is CE or (1 - q)^gamma CE, q = p_y or, as the reference code's
+    ib_focal_loss does on F.cross_entropy(weight=w), q = exp(-w_y CE).
+    """
     p = np_softmax(logits)
     rows = np.arange(len(labels))
     onehot = np.zeros_like(p)
     onehot[rows, labels] = 1.0
     ce = -np.log(p[rows, labels])
-    base_loss = ce if base == "cross_entropy" else (1 - p[rows, labels]) ** gamma * ce
-    factor = np.abs(p - onehot).sum(axis=1) * np.abs(np.asarray(features, np.float64)).sum(axis=1)
     w = np_weights(counts, weighting, beta)[labels]
+    q = p[rows, labels] if focal_probability == "softmax" else np.exp(-w * ce)
+    base_loss = ce if base == "cross_entropy" else (1 - q) ** gamma * ce
+    factor = np.abs(p - onehot).sum(axis=1) * np.abs(np.asarray(features, np.float64)).sum(axis=1)
     return alpha * w * base_loss / (factor + eps)
 
 
@@ -55,13 +61,16 @@ def random_case(seed, num_classes=5, batch=16, dim=8):
         {"weighting": "none"},
         {"base_loss": "focal", "gamma": 1.0},
         {"base_loss": "focal", "gamma": 2.5, "alpha": 100.0, "epsilon": 0.01},
+        {"base_loss": "focal", "gamma": 1.0, "focal_probability": "class_weighted"},
+        {"base_loss": "focal", "gamma": 0.5, "focal_probability": "class_weighted",
+         "weighting": "effective_number", "beta": 0.999},
     ],
 )
 def test_matches_numpy_formula(kwargs):
     counts, logits, features, labels = random_case(len(kwargs))
     loss = L.IBLoss(counts, **kwargs)
     np_kwargs = {"base": kwargs.get("base_loss", "cross_entropy"), "eps": kwargs.get("epsilon", 1e-3)}
-    np_kwargs.update({k: v for k, v in kwargs.items() if k in ("alpha", "weighting", "beta", "gamma")})
+    np_kwargs.update({k: v for k, v in kwargs.items() if k in ("alpha", "weighting", "beta", "gamma", "focal_probability")})
     expected = np_ib_per_sample(logits, features, labels, counts, **np_kwargs).mean()
     value = float(loss(labels, {"logits": logits, "features": features}))
     np.testing.assert_allclose(value, expected, rtol=1e-5)
@@ -91,6 +100,31 @@ def test_focal_with_gamma_zero_is_cross_entropy_variant():
     # (1 - p_y)^0 = 1: the cross-entropy IB loss, from the numpy formula.
     expected = np_ib_per_sample(logits, features, labels, counts).mean()
     np.testing.assert_allclose(float(focal(labels, y_pred)), expected, rtol=1e-5)
+
+
+def test_class_weighted_focal_probability():
+    # With every class weight 1, q = exp(-CE) = p_y: the two choices agree.
+    counts, logits, features, labels = random_case(14)
+    y_pred = {"logits": logits, "features": features}
+    kwargs = {"base_loss": "focal", "gamma": 2.0, "weighting": "none"}
+    np.testing.assert_allclose(
+        float(L.IBLoss(counts, focal_probability="class_weighted", **kwargs)(labels, y_pred)),
+        float(L.IBLoss(counts, **kwargs)(labels, y_pred)), rtol=1e-6)
+    # CIFAR-10 at ratio 100, p_y = 0.9 for the largest and the rarest class:
+    # weights 0.0402 and 4.0236 (1/n summed to 10), so 1 - q = 1 - 0.9^w is
+    # 0.0042 and 0.3455, against 0.1 for both with q = p_y. Zero features give
+    # IB(x) = 0, so the loss is alpha * w_y * (1 - q) * CE / epsilon.
+    counts = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+    logits = np.zeros((2, 10), "float32")
+    logits[[0, 1], [0, 9]] = np.log(0.9 * 9 / 0.1)  # p_y = 0.9
+    labels = np.array([0, 9])
+    per_sample = L.IBLoss(counts, base_loss="focal", focal_probability="class_weighted",
+                          reduction=None)
+    value = per_sample(labels, {"logits": logits, "features": np.zeros((2, 4), "float32")})
+    w = np.array([0.0402365, 4.023650])
+    np.testing.assert_allclose(w, np_weights(counts, "inverse_frequency")[[0, 9]], rtol=1e-5)
+    expected = 1000.0 * w * np.array([0.004230, 0.345530]) * -np.log(0.9) / 1e-3
+    np.testing.assert_allclose(np.asarray(value), expected, rtol=1e-4)
 
 
 def test_features_of_any_rank_and_precomputed_norms():
@@ -178,6 +212,8 @@ def test_feature_batch_mismatch():
         ({"beta": 1.0}, "beta"),
         ({"weighting": "sqrt"}, "weighting"),
         ({"base_loss": "ldam"}, "base_loss"),
+        ({"base_loss": "focal", "focal_probability": "weighted"}, "focal_probability"),
+        ({"focal_probability": "class_weighted"}, "base_loss='focal'` only"),
     ],
 )
 def test_bad_arguments(kwargs, match):

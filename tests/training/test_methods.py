@@ -100,6 +100,17 @@ def test_ib_variants_start_with_cross_entropy(method, weighting, base):
     assert isinstance(switch, callbacks.PhaseSwitch)
     assert switch.state_at(99)[0][1] is None and switch.state_at(100)[0][1] == 1.0  # Park et al.
     assert config.phase_epoch == 100
+    if method == "ib-focal":
+        assert config.focal_probability == loss.focal_probability == "softmax"
+    else:
+        assert config.focal_probability is None
+
+
+def test_ib_focal_takes_the_reference_focal_probability():
+    config, _, loss, _ = build("ib-focal", focal_probability="class_weighted")
+    assert config.focal_probability == loss.focal_probability == "class_weighted"
+    with pytest.raises(ValueError, match="does not use `focal_probability`"):
+        build("ib", focal_probability="class_weighted")
 
 
 def test_cdt_gamma_per_dataset_and_delayed_on_inaturalist():
