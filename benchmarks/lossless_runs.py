@@ -12,6 +12,11 @@ One run may have two folders (stopped, then continued with the monitor on
 under another name): folders whose settings, backend and test report (top-1 and
 every class's accuracy) agree are one run here, with the history of the
 monitored folder. Two runs of one seed that differ anywhere stay two.
+
+A run with a method setting other than the method's default (ib-focal with
+`--focal-probability class_weighted`) is a variant: it keeps its method's
+paper figure but is named apart (`variant`) and is not compared with the JPEG
+rows, which train the default.
 """
 
 import glob
@@ -25,6 +30,16 @@ def read_json(path):
         return json.load(f)
 
 
+# Method settings that make a variant, with the name it is shown under.
+VARIANTS = {("focal_probability", "class_weighted"): "q = p_y^w_y"}
+
+
+def variant_of(config):
+    """'' for a run of its method's defaults, else the variant's name (`VARIANTS`)."""
+    return ", ".join(name for (key, value), name in VARIANTS.items()
+                     if config.get(key) == value)
+
+
 def _group_pct(report, group):
     accuracy = ((report.get("groups") or {}).get(group) or {}).get("accuracy")
     return None if accuracy is None else round(100 * accuracy, 2)
@@ -32,11 +47,12 @@ def _group_pct(report, group):
 
 def load_runs(records_dir, epochs=200):
     """The finished `epochs`-epoch runs in `<records_dir>/lossless/`, one dict per
-    run, sorted by dataset, imbalance, ratio, method, seed, backend and top-1:
+    run, sorted by dataset, imbalance, ratio, method, variant, seed, backend and top-1:
 
-        dataset, imbalance, ratio, method, seed, backend, top1 (last epoch, %), many and
-        medium (%), history (the history.json of a folder with the per-epoch
-        test monitor, or None), folders (the record folders' names).
+        dataset, imbalance, ratio, method, variant (`variant_of`), seed, backend,
+        top1 (last epoch, %), many and medium (%), history (the history.json of a
+        folder with the per-epoch test monitor, or None), folders (the record
+        folders' names).
 
     Its best test epoch is `best_test_epoch(history, "val_accuracy")` (reproduce):
     val_accuracy is the column every monitored history here has whole (the first
@@ -61,11 +77,11 @@ def load_runs(records_dir, epochs=200):
         top1 = round(100 * report["top1"], 2)
         per_class = tuple(c.get("accuracy") for c in report.get("per_class") or [])
         key = (config.get("dataset", "cifar10"), config["imbalance"],
-               float(config.get("ratio", 100)), config["method"], config["seed"],
-               config.get("backend") or "", top1, per_class)
+               float(config.get("ratio", 100)), config["method"], variant_of(config),
+               config["seed"], config.get("backend") or "", top1, per_class)
         run = runs.setdefault(key, {
             "dataset": key[0], "imbalance": key[1], "ratio": key[2], "method": key[3],
-            "seed": key[4], "backend": config.get("backend"), "top1": top1,
+            "variant": key[4], "seed": key[5], "backend": config.get("backend"), "top1": top1,
             "many": _group_pct(report, "many"), "medium": _group_pct(report, "medium"),
             "history": None, "folders": []})
         run["folders"].append(os.path.basename(folder))

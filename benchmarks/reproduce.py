@@ -1219,10 +1219,18 @@ def _paper_of(run):
     return PAPER_FIGURES.get((run["dataset"], run["imbalance"], run["ratio"], run["method"]))
 
 
+def method_label(run):
+    """'ib-focal', or 'ib-focal (q = p_y^w_y)' for a variant (`lossless_runs.variant_of`)."""
+    return run["method"] + (f" ({run['variant']})" if run.get("variant") else "")
+
+
 def jpeg_counterpart(run, full_entries):
     """The full-length JPEG-copy entry of a run on the original pixels: the same
     setting, method and seed, the same backend first, then by folder name (so
-    that the pick does not depend on the order found); None if there is none."""
+    that the pick does not depend on the order found); None if there is none or
+    the run is a variant (the JPEG rows train the method's defaults)."""
+    if run.get("variant"):
+        return None
     same = [e for e in full_entries if e["result"] is not None
             and (e["row"].dataset, e["row"].imbalance, float(e["row"].ratio), e["row"].method,
                  e["row"].seed, e["row"].epochs)
@@ -1262,7 +1270,8 @@ def in_short(full_entries, lossless):
     runs = [r for r in lossless if _paper_of(r) is not None]
     if runs:
         ok = [r for r in runs if _meets(r["top1"] - _paper_of(r)[0])]
-        names = ", ".join(f"{r['method']}{'' if r['imbalance'] == 'exp' else ' ' + r['imbalance']}"
+        names = ", ".join(f"{method_label(r)}"
+                          f"{'' if r['imbalance'] == 'exp' else ' ' + r['imbalance']}"
                           f" seed {r['seed']}" for r in ok)
         text += (f" On CIFAR-10's original pixels {len(ok)} of {len(runs)} runs "
                  f"{'is' if len(ok) == 1 else 'are'} within it" + (f" ({names})" if ok else ""))
@@ -1302,7 +1311,7 @@ def lossless_table(runs, full_entries):
         record = ", ".join(f"`{name}`" for name in run["folders"])
         lines.append(
             f"| {DATASET_LABELS.get(run['dataset'], run['dataset'])} {run['imbalance']} "
-            f"{run['ratio']:g} | {run['method']} | {run['seed']} | {paper_cell} "
+            f"{run['ratio']:g} | {method_label(run)} | {run['seed']} | {paper_cell} "
             f"| {_fmt(run['top1'])} | {versus} | {_fmt(run['many'])} | {_fmt(run['medium'])} "
             f"| {best} | {run['backend']} | {jpeg_cell} | {cost} | {record} |")
     return "\n".join(lines)

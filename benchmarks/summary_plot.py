@@ -28,12 +28,14 @@ COPIES = ("JPEG copy", "original pixels")
 
 
 def collect_points(records_dir=RECORDS):
-    """{(imbalance, method): {copy: [(last top-1 %, best (%, epoch) or None), ...]}}
-    for every full-length CIFAR-10 ratio-100 run in the records."""
+    """{(imbalance, method, variant): {copy: [(last top-1 %, best (%, epoch) or None),
+    ...]}} for every full-length CIFAR-10 ratio-100 run in the records; variant is ''
+    except for a variant run on the original pixels (`lossless_runs.variant_of`),
+    which gets a line of its own."""
     points = {}
 
-    def add(imbalance, method, copy, last, best):
-        points.setdefault((imbalance, method), {c: [] for c in COPIES})[copy].append(
+    def add(imbalance, method, copy, last, best, variant=""):
+        points.setdefault((imbalance, method, variant), {c: [] for c in COPIES})[copy].append(
             (last, best))
 
     for path in sorted(glob.glob(os.path.join(records_dir, "*.json"))):
@@ -49,7 +51,8 @@ def collect_points(records_dir=RECORDS):
     for run in load_runs(records_dir):  # the original pixels, one entry a run
         if run["ratio"] == 100:
             best = run["history"] and best_test_epoch(run["history"], "val_accuracy")
-            add(run["imbalance"], run["method"], COPIES[1], run["top1"], best or None)
+            add(run["imbalance"], run["method"], COPIES[1], run["top1"], best or None,
+                run["variant"])
     return points
 
 
@@ -59,7 +62,7 @@ def plot(points, out):
     from matplotlib.figure import Figure
 
     keys = sorted(points, key=lambda k: (k[0] != "exp",
-                                         PAPER_FIGURES[("cifar10", k[0], 100, k[1])][0]))
+                                         PAPER_FIGURES[("cifar10", k[0], 100, k[1])][0], k[2]))
     figure = Figure(figsize=(8, 0.42 * len(keys) + 2.0))
     FigureCanvasAgg(figure)
     ax = figure.add_subplot(1, 1, 1)
@@ -76,7 +79,8 @@ def plot(points, out):
                     ax.plot(best[0], y + offsets[copy], "o", mfc="none",
                             mec=colours[copy], ms=6)
     ax.set_yticks(range(len(keys)))
-    ax.set_yticklabels([f"{method} ({imbalance} 100)" for imbalance, method in keys])
+    ax.set_yticklabels([f"{method}{', ' + variant if variant else ''} ({imbalance} 100)"
+                        for imbalance, method, variant in keys])
     ax.invert_yaxis()
     ax.set_xlabel("top-1 accuracy on the balanced test set (%)")
     ax.set_title("CIFAR-10-LT, ResNet-32, 200 epochs: paper against keras_lt", fontsize=10)

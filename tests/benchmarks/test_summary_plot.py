@@ -20,10 +20,10 @@ def _record(records, name, method, epochs, top1, best=None, imbalance="exp"):
         "epochs": epochs, "result": {"top1": top1, "epochs": epochs, "best": best}})
 
 
-def _lossless(records, name, method, seed, top1=None, val=None, epochs=200):
+def _lossless(records, name, method, seed, top1=None, val=None, epochs=200, **settings):
     folder = os.path.join(records, "lossless", name)
     _write(os.path.join(folder, "config.json"), {
-        "method": method, "imbalance": "exp", "seed": seed, "epochs": epochs})
+        "method": method, "imbalance": "exp", "seed": seed, "epochs": epochs, **settings})
     if top1 is not None:
         _write(os.path.join(folder, "report.json"), {"top1": top1})
     if val is not None:
@@ -43,16 +43,26 @@ def test_points_are_the_full_length_runs_once_each(tmp_path):
     _lossless(records, "ib-s0-monitor", "ib", 0, top1=0.7317, val=[0.5, 0.7791, 0.7317])
     _lossless(records, "ib-s1-partial", "ib", 1, val=[0.6, 0.7697])  # no report: no point
     _lossless(records, "erm-short", "erm", 0, top1=0.30, epochs=10)
+    # ib-focal of its defaults and with the reference code's focal q: two lines.
+    _lossless(records, "ibf-s0", "ib-focal", 0, top1=0.7286, focal_probability="softmax")
+    _lossless(records, "ibf-qw-s0", "ib-focal", 0, top1=0.7701,
+              focal_probability="class_weighted")
     points = summary_plot.collect_points(records)
     jpeg, png = summary_plot.COPIES
-    assert sorted(points) == [("exp", "ib"), ("exp", "ldam-drw"), ("step", "cdt")]
-    assert points[("exp", "ldam-drw")][jpeg] == [(71.61, None), (71.07, (72.26, 168))]
-    assert points[("step", "cdt")][jpeg] == [(68.74, (69.32, 191))]
-    assert points[("exp", "ib")][png] == [(73.17, (77.91, 2))]
-    assert points[("exp", "ib")][jpeg] == []
+    assert sorted(points) == [("exp", "ib", ""), ("exp", "ib-focal", ""),
+                              ("exp", "ib-focal", "q = p_y^w_y"), ("exp", "ldam-drw", ""),
+                              ("step", "cdt", "")]
+    assert points[("exp", "ldam-drw", "")][jpeg] == [(71.61, None), (71.07, (72.26, 168))]
+    assert points[("step", "cdt", "")][jpeg] == [(68.74, (69.32, 191))]
+    assert points[("exp", "ib", "")][png] == [(73.17, (77.91, 2))]
+    assert points[("exp", "ib", "")][jpeg] == []
+    assert points[("exp", "ib-focal", "")][png] == [(72.86, None)]
+    assert points[("exp", "ib-focal", "q = p_y^w_y")][png] == [(77.01, None)]
 
     out = tmp_path / "summary.png"
     keys = summary_plot.plot(points, str(out))
-    # exp rows first, each imbalance by its paper figure (ldam-drw 77.03 < ib 78.26).
-    assert keys == [("exp", "ldam-drw"), ("exp", "ib"), ("step", "cdt")]
+    # exp rows first, each imbalance by its paper figure (ldam-drw 77.03 < ib 78.26
+    # < ib-focal 79.76), the variant after its method.
+    assert keys == [("exp", "ldam-drw", ""), ("exp", "ib", ""), ("exp", "ib-focal", ""),
+                    ("exp", "ib-focal", "q = p_y^w_y"), ("step", "cdt", "")]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
