@@ -616,7 +616,7 @@ FINDINGS = {
         "+9.40): IB alone keeps about half its paper gain, on both copies, so its gap is "
         "the epoch choice and seed, not the data (its best test epoch there: 77.91, above); "
         "ib-focal keeps about 40 % and is short at its best epoch too (finding above), "
-        "and +6.75 with the reference code's focal q (the finding after it).",
+        "and gains +6.75, about 75 %, with the reference code's focal q (the finding after it).",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
         "75-86 s against a median of 43 s (6.8 min, 6 % of that part). Two of them were "
