@@ -13,6 +13,7 @@ from keras_lt.losses.class_weights import validate_positive
 from keras_lt.losses.focal import softmax_focal_terms
 from keras_lt.losses.long_tail_loss import LongTailLoss
 from keras_lt.losses.long_tail_loss import _to_list
+from keras_lt.losses.long_tail_loss import focal_modulator
 from keras_lt.losses.long_tail_loss import softmax_cross_entropy
 from keras_lt.losses.long_tail_loss import validate_choice
 
@@ -38,7 +39,7 @@ def class_weighted_focal_terms(ce, weights, gamma):
     1e-30 so that the log and its gradient stay finite when p_y rounds to 1.
     """
     weighted_ce = ops.maximum(weights * ce, 1e-30)
-    return ops.exp(gamma * ops.log(-ops.expm1(-weighted_ce))) * ce
+    return focal_modulator(ops.log(-ops.expm1(-weighted_ce)), gamma) * ce
 
 
 @keras_lt_export("IBLoss")
