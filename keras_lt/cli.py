@@ -21,6 +21,7 @@ import sys
 import warnings
 
 from keras_lt.data.tfds_source import DatasetUnavailableError
+from keras_lt.losses.influence_balanced import FOCAL_PROBABILITIES
 from keras_lt.training.config import DATASETS, RUN_SETTINGS, STRATEGIES, TrainConfig
 from keras_lt.training.methods import METHODS
 
@@ -88,9 +89,9 @@ def add_train_arguments(parser, dataset=None):
                     help="multiplier of the learning rate from --phase-epoch on (IB on CIFAR: "
                     "0.01, the reference code's fine-tuning rate; 1 keeps the schedule, as "
                     "Park et al.'s own Tiny-ImageNet and iNaturalist schedules do)")
-    hp.add_argument("--focal-probability", choices=("softmax", "class_weighted"),
-                    help="ib-focal's q in (1 - q)^gamma: softmax (p_y, default) or "
-                    "class_weighted (p_y^w_y, the IB reference code's)")
+    hp.add_argument("--focal-probability", choices=FOCAL_PROBABILITIES,
+                    help="ib-focal's q in (1 - q)^gamma: class_weighted (p_y^w_y, the IB "
+                    "reference code's, default) or softmax (p_y, as in the focal loss)")
     sched = parser.add_argument_group(
         "network and schedule (the dataset's defaults below; some methods set their own, e.g. "
         "IB on Tiny-ImageNet and iNaturalist: --dry-run shows a run's; milestones, warm-up and "

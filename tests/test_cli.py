@@ -324,11 +324,14 @@ def test_an_unknown_option_is_reported_by_its_command_with_the_closest_one(capsy
 
 
 def test_focal_probability_reaches_the_ib_focal_loss(capsys):
-    assert main(["train", "digits", "--method", "ib-focal", "--dry-run",
-                 "--focal-probability", "class_weighted"]) == 0
-    plan = json.loads(capsys.readouterr().out)
-    assert plan["config"]["focal_probability"] == "class_weighted"
+    assert main(["train", "digits", "--method", "ib-focal", "--dry-run"]) == 0
+    plan = json.loads(capsys.readouterr().out)  # the reference code's q, by default
     assert plan["method"]["loss"]["config"]["focal_probability"] == "class_weighted"
+    assert main(["train", "digits", "--method", "ib-focal", "--dry-run",
+                 "--focal-probability", "softmax"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["config"]["focal_probability"] == "softmax"
+    assert plan["method"]["loss"]["config"]["focal_probability"] == "softmax"
     with pytest.raises(SystemExit):
         main(["train", "digits", "--method", "ib-focal", "--focal-probability", "p_y"])
     assert "invalid choice: 'p_y'" in capsys.readouterr().err

@@ -61,10 +61,10 @@ class IBLoss(LongTailLoss):
     The focal q: the paper does not define it. By default
     (`focal_probability="softmax"`) q = p_y, as in `FocalLoss`. The reference
     code takes q = exp(-w_y CE) = p_y^{w_y}, the class weight inside
-    (`focal_probability="class_weighted"`): with inverse-frequency weights at
-    ratio 100 (0.04 to 4.0) and p_y = 0.9, 1 - q is 0.004 for the largest
-    class and 0.35 for the rarest, so the modulator re-weights the classes
-    too.
+    (`focal_probability="class_weighted"`, the recipes' ib-focal): with
+    inverse-frequency weights at ratio 100 (0.04 to 4.0) and p_y = 0.9, 1 - q
+    is 0.004 for the largest class and 0.35 for the rarest, so the modulator
+    re-weights the classes too.
 
     Class weights and alpha: we follow the reference code, as described in
     METHODS.md: `w` are normalised to sum to C (inverse frequency,

@@ -329,8 +329,10 @@ class TrainConfig:
             (only on datasets with `cdt_delay`).
         phase_lr_factor: multiplier of the whole learning-rate schedule from
             `phase_epoch` on (IB: 0.01, see `learning_rate_schedule`).
-        focal_probability: ib-focal's q in (1 - q)^gamma: "softmax" (p_y)
-            or "class_weighted" (p_y^{w_y}, the reference code's; `IBLoss`).
+        focal_probability: ib-focal's q in (1 - q)^gamma: "class_weighted"
+            (p_y^{w_y}, the reference code's, the default; `IBLoss`) or
+            "softmax" (p_y). A config.json without it trained "softmax"
+            (`SETTINGS_BEFORE_THEY_EXISTED`).
     """
 
     dataset: str = "digits"
@@ -606,9 +608,29 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text_or_path):
-        """From JSON text or the path of a `config.json`."""
+        """From JSON text or the path of a `config.json`; a setting the file
+        lacks because it was written before the setting existed takes the
+        value its run trained with (`with_settings_before_they_existed`)."""
         text = text_or_path
         if not text_or_path.lstrip().startswith("{"):
             with open(text_or_path) as f:
                 text = f.read()
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(with_settings_before_they_existed(json.loads(text)))
+
+
+# Settings added after runs had saved their config.json, as
+# {(method, setting): the value every run before then trained with}: the
+# default changed when the setting came (ib-focal's q became the reference
+# code's p_y^{w_y} on 2026-12-06; before, and in configs without the key, p_y).
+SETTINGS_BEFORE_THEY_EXISTED = {("ib-focal", "focal_probability"): "softmax"}
+
+
+def with_settings_before_they_existed(values):
+    """`values` (a config.json's dict) with each setting of
+    `SETTINGS_BEFORE_THEY_EXISTED` that it lacks set to the value its run
+    trained with; a key present, even as null, is kept."""
+    values = dict(values)
+    for (method, key), value in SETTINGS_BEFORE_THEY_EXISTED.items():
+        if values.get("method") == method and key not in values:
+            values[key] = value
+    return values

@@ -43,9 +43,10 @@ FOCAL_GAMMA = 1.0  # focal (Cao et al.'s focal row); IB + focal
 LDAM_MAX_MARGIN = 0.5
 LDAM_SCALE = 30.0
 IB_ALPHA = 1000.0
-# IB + focal's q in (1 - q)^gamma: p_y, as in FocalLoss; the reference code's
-# p_y^{w_y} is "class_weighted" (see IBLoss).
-IB_FOCAL_PROBABILITY = "softmax"
+# IB + focal's q in (1 - q)^gamma: the reference code's p_y^{w_y}
+# ("class_weighted", see IBLoss), which trained the paper's 79.76; p_y, as in
+# FocalLoss, is "softmax" (the recipes' default until 2026-12-06).
+IB_FOCAL_PROBABILITY = "class_weighted"
 # IB's phase: from epoch 100 of 200 on CIFAR at 0.01 x the schedule's rate,
 # as the reference code (pseulki/IB-Loss adjust_learning_rate;
 # `config.with_phase_factor`); Park et al.'s own schedules on Tiny-ImageNet and

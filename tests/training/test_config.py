@@ -109,6 +109,24 @@ def test_json_round_trip(tmp_path):
     assert TrainConfig.from_json(c.to_json()) == c
 
 
+def test_a_saved_config_without_a_later_setting_reruns_as_it_trained():
+    # ib-focal's q was p_y ("softmax") before `focal_probability` existed; since,
+    # the default is the reference code's p_y^{w_y}. A config.json of then lacks
+    # the key and must not take the new default.
+    new = TrainConfig(dataset="cifar10", method="ib-focal").resolve()
+    assert new.focal_probability == "class_weighted"
+    old = new.to_dict()
+    del old["focal_probability"]
+    assert TrainConfig.from_json(json.dumps(old)).resolve().focal_probability == "softmax"
+    assert TrainConfig.from_json(new.to_json()) == new  # written since: as it is
+    # Only where the key is missing, and only for the method it changed.
+    cleared = TrainConfig.from_json(json.dumps(dict(old, focal_probability=None)))
+    assert cleared.resolve().focal_probability == "class_weighted"
+    ib = TrainConfig(dataset="cifar10", method="ib").resolve().to_dict()
+    del ib["focal_probability"]
+    assert TrainConfig.from_json(json.dumps(ib)).focal_probability is None
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -101,14 +101,15 @@ def test_ib_variants_start_with_cross_entropy(method, weighting, base):
     assert switch.state_at(99)[0][1] is None and switch.state_at(100)[0][1] == 1.0  # Park et al.
     assert config.phase_epoch == 100
     if method == "ib-focal":
-        assert config.focal_probability == loss.focal_probability == "softmax"
+        # The reference code's q = p_y^{w_y}, which trained park21's 79.76.
+        assert config.focal_probability == loss.focal_probability == "class_weighted"
     else:
         assert config.focal_probability is None
 
 
-def test_ib_focal_takes_the_reference_focal_probability():
-    config, _, loss, _ = build("ib-focal", focal_probability="class_weighted")
-    assert config.focal_probability == loss.focal_probability == "class_weighted"
+def test_ib_focal_takes_the_focal_losss_probability_on_request():
+    config, _, loss, _ = build("ib-focal", focal_probability="softmax")
+    assert config.focal_probability == loss.focal_probability == "softmax"
     with pytest.raises(ValueError, match="does not use `focal_probability`"):
         build("ib", focal_probability="class_weighted")
 
