@@ -14,9 +14,10 @@ every class's accuracy) agree are one run here, with the history of the
 monitored folder. Two runs of one seed that differ anywhere stay two.
 
 A run with a method setting other than the method's default (ib-focal with
-`--focal-probability class_weighted`) is a variant: it keeps its method's
-paper figure but is named apart (`variant`) and is not compared with the JPEG
-rows, which train the default.
+`--focal-probability softmax`, or a config.json written before the setting
+existed, when that was how ib-focal trained) is a variant: it keeps its
+method's paper figure but is named apart (`variant`) and is compared only with
+a JPEG row of the same variant (reproduce.py's records carry one too).
 """
 
 import glob
@@ -31,11 +32,16 @@ def read_json(path):
 
 
 # Method settings that make a variant, with the name it is shown under.
-VARIANTS = {("focal_probability", "class_weighted"): "q = p_y^w_y"}
+VARIANTS = {("focal_probability", "softmax"): "q = p_y"}
 
 
 def variant_of(config):
-    """'' for a run of its method's defaults, else the variant's name (`VARIANTS`)."""
+    """'' for a run of its method's defaults, else the variant's name (`VARIANTS`);
+    a setting `config` (a config.json's dict) lacks because it was written
+    before the setting existed counts as the value its run trained with."""
+    from keras_lt.training.config import with_settings_before_they_existed
+
+    config = with_settings_before_they_existed(config)
     return ", ".join(name for (key, value), name in VARIANTS.items()
                      if config.get(key) == value)
 

@@ -69,7 +69,7 @@ if HERE not in sys.path:  # also when loaded by path (tests) rather than run
 # CPU model, cores and load average, shared with throughput.py.
 from machine_load import cpu_model, load_averages, usable_cores  # noqa: E402
 # The runs on CIFAR-10's original pixels (benchmarks/records/lossless/).
-from lossless_runs import load_runs as load_lossless_runs  # noqa: E402
+from lossless_runs import load_runs as load_lossless_runs, variant_of  # noqa: E402
 
 DEFAULT_RUNS_DIR = os.path.join("runs", "reproduce")
 # One JSON per finished run, committed: RESULTS.md is rebuilt from these and
@@ -472,9 +472,10 @@ FINDINGS = {
         " 96.0 %), 98.3-98.5 % over the last 10. Against ib at seed 0 (73.17): +3.05, where "
         "park21 has +1.50; gain over erm +6.75 (park21 +8.89). So the focal q explains 3.36 "
         "of ib-focal's 6.90 points at the last epoch and 1.94 at the best epoch; 3.54 remain,"
-        " of which the epoch reported is part, as for ib. The recipe's default stays q = p_y "
-        "in this stop (one seed; old records and run folders name no q); the reference's q is"
-        " the better default for reproducing park21.",
+        " of which the epoch reported is part, as for ib. Since 2026-12-06 the recipe's "
+        "default is the reference's q (`--focal-probability softmax` gives q = p_y); the "
+        "runs from before, whose config.json and records name no q, are shown as the "
+        "variant ib-focal (q = p_y), the JPEG run too.",
         "Original pixels, mfw-drw, the same way (2026-12-01, 2.7 h, per-epoch monitor on; run name png-"
         "exp100-mfw-drw-e200-s0-tensorflow): 77.29 against the paper's 79.80 (-2.51), "
         "best epoch 77.93 (epoch 186), where the JPEG copy gave 72.12: the compression "
@@ -1032,7 +1033,7 @@ def collect(row, runs_dir, data_dir):
     if row.folder is not None and not meta:
         command = rerun_command(row, folder, cmd_data_dir)
     out = {"row": row, "status": status, "detail": detail, "result": None,
-           "command": command, "schedule": schedule_of(config)}
+           "command": command, "schedule": schedule_of(config), "variant": variant_of(config)}
     if status != "done":
         return out
     report = _read_json(os.path.join(folder, "report.json")) or {}
@@ -1105,6 +1106,8 @@ def save_record(records_dir, entry, folder):
         "result": dict(entry["result"], best=None if entry["result"]["best"] is None
                        else list(entry["result"]["best"])),
     }
+    if entry.get("variant"):  # a run of other than its method's defaults
+        record["variant"] = entry["variant"]
     os.makedirs(records_dir, exist_ok=True)
     path = os.path.join(records_dir, record_name(folder))
     if _read_json(path) == record:
@@ -1131,7 +1134,7 @@ def load_records(records_dir):
         entries[os.path.normpath(record["folder"])] = {
             "row": row, "status": "done", "detail": os.path.join(records_dir, name),
             "result": result, "command": record["command"],
-            "schedule": record.get("schedule", "")}
+            "schedule": record.get("schedule", ""), "variant": record.get("variant", "")}
     return entries
 
 
@@ -1206,7 +1209,8 @@ def table(entries, full):
                 what = "no report yet (running, or stopped)"
             elif e["status"] in ("running", "started", "failed", "mismatch"):
                 what = f"{e['status']}: {e['detail']}"
-            lines.append(f"| {_setting(row)} | {row.method} | {paper_cell} | {what} | | | | "
+            method = method_label(row.method, e.get("variant"))
+            lines.append(f"| {_setting(row)} | {method} | {paper_cell} | {what} | | | | "
                          f"| | {epochs} | {row.backend} | | | | {_cmd_cell(e['command'])} |")
             continue
         if paper is None:
@@ -1217,7 +1221,8 @@ def table(entries, full):
             versus = _versus(r["top1"] - paper[0])
         best = "—" if r["best"] is None else f"{r['best'][0]:.2f} (ep. {r['best'][1]})"
         lines.append(
-            f"| {_setting(row)} | {row.method} | {paper_cell} | {_fmt(r['top1'])} | {versus} "
+            f"| {_setting(row)} | {method_label(row.method, e.get('variant'))} "
+            f"| {paper_cell} | {_fmt(r['top1'])} | {versus} "
             f"| {_fmt(r['many'])} | {_fmt(r['medium'])} | {_fmt(r['few'])} | {best} "
             f"| {epochs} | {r['backend']} | {r['device']} | {_duration(r['train_seconds'])}"
             f"{_resume_note(r)} "
@@ -1240,19 +1245,19 @@ def _paper_of(run):
     return PAPER_FIGURES.get((run["dataset"], run["imbalance"], run["ratio"], run["method"]))
 
 
-def method_label(run):
-    """'ib-focal', or 'ib-focal (q = p_y^w_y)' for a variant (`lossless_runs.variant_of`)."""
-    return run["method"] + (f" ({run['variant']})" if run.get("variant") else "")
+def method_label(method, variant=""):
+    """'ib-focal', or 'ib-focal (q = p_y)' for a variant (`lossless_runs.variant_of`)."""
+    return method + (f" ({variant})" if variant else "")
 
 
 def jpeg_counterpart(run, full_entries):
     """The full-length JPEG-copy entry of a run on the original pixels: the same
     setting, method and seed, the same backend first, then by folder name (so
-    that the pick does not depend on the order found); None if there is none or
-    the run is a variant (the JPEG rows train the method's defaults)."""
-    if run.get("variant"):
-        return None
+    that the pick does not depend on the order found); None if there is none.
+    A variant (`lossless_runs.variant_of`) pairs only with a JPEG run of the
+    same variant."""
     same = [e for e in full_entries if e["result"] is not None
+            and (e.get("variant") or "") == (run.get("variant") or "")
             and (e["row"].dataset, e["row"].imbalance, float(e["row"].ratio), e["row"].method,
                  e["row"].seed, e["row"].epochs)
             == (run["dataset"], run["imbalance"], run["ratio"], run["method"], run["seed"], 200)]
@@ -1291,7 +1296,7 @@ def in_short(full_entries, lossless):
     runs = [r for r in lossless if _paper_of(r) is not None]
     if runs:
         ok = [r for r in runs if _meets(r["top1"] - _paper_of(r)[0])]
-        names = ", ".join(f"{method_label(r)}"
+        names = ", ".join(f"{method_label(r['method'], r['variant'])}"
                           f"{'' if r['imbalance'] == 'exp' else ' ' + r['imbalance']}"
                           f" seed {r['seed']}" for r in ok)
         text += (f" On CIFAR-10's original pixels {len(ok)} of {len(runs)} runs "
@@ -1332,7 +1337,8 @@ def lossless_table(runs, full_entries):
         record = ", ".join(f"`{name}`" for name in run["folders"])
         lines.append(
             f"| {DATASET_LABELS.get(run['dataset'], run['dataset'])} {run['imbalance']} "
-            f"{run['ratio']:g} | {method_label(run)} | {run['seed']} | {paper_cell} "
+            f"{run['ratio']:g} | {method_label(run['method'], run['variant'])} | {run['seed']} "
+            f"| {paper_cell} "
             f"| {_fmt(run['top1'])} | {versus} | {_fmt(run['many'])} | {_fmt(run['medium'])} "
             f"| {best} | {run['backend']} | {jpeg_cell} | {cost} | {record} |")
     return "\n".join(lines)
@@ -1477,14 +1483,17 @@ def finished_elsewhere(runs_dir, collect_from=(), records_dir=None):
     row's own folder: the records (runs no longer on disk, e.g. a GPU session's)
     and the run folders under `runs_dir` and `collect_from`, the runs that
     RESULTS.md shows. A plan row whose setting and backend is among them has
-    its result already: running it again would add a second line."""
+    its result already: running it again would add a second line. A variant
+    (`lossless_runs.variant_of`) is left out: plan rows train the defaults."""
     found = {}
     for entry in load_records(records_dir).values():
-        found.setdefault((_key(entry["row"]), entry["row"].backend), entry["detail"])
+        if not entry["variant"]:
+            found.setdefault((_key(entry["row"]), entry["row"].backend), entry["detail"])
     dirs = [runs_dir] + [d for d in collect_from if d != runs_dir]
     plan = make_plan("full") + make_plan("cpu-short")
     for row in discover(runs_dir, dirs, plan):
-        if row_status(runs_dir, row)[0] == "done":
+        config = {k: json.loads(v) for k, v in row.config or ()}
+        if row_status(runs_dir, row)[0] == "done" and not variant_of(config):
             found.setdefault((_key(row), row.backend), row.folder)
     return found
 
@@ -1535,8 +1544,10 @@ def regenerate(results_path, runs_dir, data_dir, collect_from=(), epochs_short=N
                        (short, [r for r in found if not r.full_length])):
         entries = [collected[r] for r in plan + rows]
         # A plan row never started is noise when another run of the same
-        # setting, method, seed and length (another name or backend) has a result.
-        ran = {_key(e["row"]) for e in entries if e["result"] is not None}
+        # setting, method, seed and length (another name or backend) has a
+        # result, unless that run is a variant (plan rows train the defaults).
+        ran = {_key(e["row"]) for e in entries if e["result"] is not None
+               and not e.get("variant")}
         tables.append([e for e in entries
                        if not (e["row"].folder is None and e["status"] == "todo"
                                and _key(e["row"]) in ran)])

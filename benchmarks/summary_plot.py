@@ -30,8 +30,8 @@ COPIES = ("JPEG copy", "original pixels")
 def collect_points(records_dir=RECORDS):
     """{(imbalance, method, variant): {copy: [(last top-1 %, best (%, epoch) or None),
     ...]}} for every full-length CIFAR-10 ratio-100 run in the records; variant is ''
-    except for a variant run on the original pixels (`lossless_runs.variant_of`),
-    which gets a line of its own."""
+    except for a variant run (`lossless_runs.variant_of`; a JPEG record's
+    "variant"), which gets a line of its own."""
     points = {}
 
     def add(imbalance, method, copy, last, best, variant=""):
@@ -46,7 +46,8 @@ def collect_points(records_dir=RECORDS):
                 or result.get("top1") is None):
             continue
         best = tuple(result["best"]) if result.get("best") else None
-        add(record["imbalance"], record["method"], COPIES[0], result["top1"], best)
+        add(record["imbalance"], record["method"], COPIES[0], result["top1"], best,
+            record.get("variant", ""))
 
     for run in load_runs(records_dir):  # the original pixels, one entry a run
         if run["ratio"] == 100:

@@ -416,7 +416,7 @@ def test_runs_on_the_original_pixels_get_their_own_table(tmp_path):
     # erm does not read focal_probability; the variant here only shows how one is
     # named and kept from the JPEG rows, which train the method's defaults.
     _write_run(os.path.join(lossless, "erm-s0-variant"),
-               png(erm, focal_probability="class_weighted"),
+               png(erm, focal_probability="softmax"),
                report=_report(0.6947, 0.7677, 0.4025, backend="tensorflow"))
     reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(jpeg)],
                          records_dir=records)
@@ -426,7 +426,7 @@ def test_runs_on_the_original_pixels_get_their_own_table(tmp_path):
     rows = [line for line in section.splitlines() if line.startswith("| CIFAR")]
     assert len(rows) == 5
     assert rows.pop(1).endswith("| `erm-s0-rerun` |")
-    assert rows.pop(2) == ("| CIFAR-10-LT exp 100 | erm (q = p_y^w_y) | 0 | 70.36 | 69.47 "
+    assert rows.pop(2) == ("| CIFAR-10-LT exp 100 | erm (q = p_y) | 0 | 70.36 | 69.47 "
                            "| -0.89 ok | 76.77 | 40.25 | — | tensorflow | — | — | `erm-s0-variant` |")
     # Paper 70.36: 69.47 is 0.89 short (within a point); the TensorFlow JPEG run
     # (65.36) is the one beside it, 4.11 below; best epoch from the monitored copy.
@@ -445,7 +445,7 @@ def test_runs_on_the_original_pixels_get_their_own_table(tmp_path):
     assert ("In short: on the JPEG copy, the setting issue 7 names, 2 of 28 settings have a "
             "full-length run (3 runs); none is within 1 point of its paper figure or above "
             "it: the runs are 5.00 to 9.16 points short. On CIFAR-10's original pixels 4 of "
-            "5 runs are within it (erm seed 0, erm seed 0, erm seed 1, erm (q = p_y^w_y) seed "
+            "5 runs are within it (erm seed 0, erm seed 0, erm seed 1, erm (q = p_y) seed "
             "0), and where both copies "
             "have a run of the same seed the JPEG copy costs 4.11 to 6.25 points.\n") in text
     # The verdict follows the gap as printed: 77.26 against ib's 78.26 is -1.00,
@@ -459,3 +459,50 @@ def test_runs_on_the_original_pixels_get_their_own_table(tmp_path):
     section = text[text.index("### On CIFAR-10's original pixels"):text.index("### Shortened")]
     assert section.startswith("### On CIFAR-10's original pixels: 0 runs")
     assert "No runs yet." in section and "| CIFAR" not in section
+
+
+def test_a_variant_pairs_only_with_a_run_of_the_same_variant(tmp_path, capsys):
+    # ib-focal's recipe default is the reference code's q = p_y^w_y; a config.json
+    # written before `focal_probability` existed trained q = p_y: a variant, on the
+    # JPEG copy as on the original pixels, which does not stand in for the default.
+    variant_of = reproduce.variant_of
+    assert variant_of({"method": "ib-focal"}) == "q = p_y"  # written before the setting
+    assert variant_of({"method": "ib-focal", "focal_probability": "softmax"}) == "q = p_y"
+    assert variant_of({"method": "ib-focal", "focal_probability": "class_weighted"}) == ""
+    assert variant_of({"method": "ib", "focal_probability": None}) == ""
+    runs, results, records = str(tmp_path / "runs"), str(tmp_path / "R.md"), str(tmp_path / "rec")
+    ibf = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}[("exp", "ib-focal")]
+    jpeg = tmp_path / "jpeg"
+    _write_run(str(jpeg / ibf.name), _config(ibf), report=_report(0.6860, 0.75, 0.45))
+    lossless = os.path.join(records, "lossless")
+    png = lambda **c: _config(ibf, backend="tensorflow", data_dir=".data/cifar10-png", **c)  # noqa: E731
+    _write_run(os.path.join(lossless, "ibf-s0"), png(),
+               report=_report(0.7286, 0.78, 0.66, backend="tensorflow"))
+    _write_run(os.path.join(lossless, "ibf-qw-s0"), png(focal_probability="class_weighted"),
+               report=_report(0.7622, 0.795, 0.72, backend="tensorflow"))
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(jpeg)],
+                         records_dir=records)
+    record = json.load(open(os.path.join(records, reproduce.record_name(str(jpeg / ibf.name)))))
+    assert record["variant"] == "q = p_y"
+    text = open(results).read()
+    main_table = text[:text.index("### On CIFAR-10's original pixels")]
+    # The JPEG run is shown as the variant; the default's row is still to run.
+    assert "| CIFAR-10-LT exp 100 | ib-focal (q = p_y) | 79.76 | 68.60 | -11.16 **short** |" \
+        in main_table
+    assert "| CIFAR-10-LT exp 100 | ib-focal | 79.76 | not yet run (needs a GPU machine) |" \
+        in main_table
+    section = text[text.index("### On CIFAR-10's original pixels"):text.index("### Shortened")]
+    rows = [line for line in section.splitlines() if line.startswith("| CIFAR")]
+    # Paper 79.76; the q = p_y run beside the JPEG q = p_y run (72.86 - 68.60 = 4.26),
+    # the default's with no JPEG run to compare.
+    assert rows == [
+        "| CIFAR-10-LT exp 100 | ib-focal | 0 | 79.76 | 76.22 | -3.54 **short** | 79.50 "
+        "| 72.00 | — | tensorflow | — | — | `ibf-qw-s0` |",
+        "| CIFAR-10-LT exp 100 | ib-focal (q = p_y) | 0 | 79.76 | 72.86 | -6.90 **short** "
+        "| 78.00 | 66.00 | — | tensorflow | 68.60 (jax) | 4.26 | `ibf-s0` |"]
+    # Nor does the variant count as a finished run of the plan's ib-focal row.
+    argv = ["--plan", "full", "--backend", "jax", "--imbalance", "exp", "--methods",
+            "ib-focal", "--runs-dir", runs, "--results", results, "--data-dir",
+            str(tmp_path), "--records-dir", records, "--collect-from", str(jpeg), "--dry-run"]
+    assert reproduce.main(argv) == 0
+    assert f"# {ibf.name}: todo" in capsys.readouterr().out

@@ -14,10 +14,10 @@ def _write(path, value):
         json.dump(value, f)
 
 
-def _record(records, name, method, epochs, top1, best=None, imbalance="exp"):
+def _record(records, name, method, epochs, top1, best=None, imbalance="exp", **variant):
     _write(os.path.join(records, f"{name}.json"), {
         "dataset": "cifar10", "imbalance": imbalance, "ratio": 100.0, "method": method,
-        "epochs": epochs, "result": {"top1": top1, "epochs": epochs, "best": best}})
+        "epochs": epochs, "result": {"top1": top1, "epochs": epochs, "best": best}, **variant})
 
 
 def _lossless(records, name, method, seed, top1=None, val=None, epochs=200, **settings):
@@ -43,26 +43,30 @@ def test_points_are_the_full_length_runs_once_each(tmp_path):
     _lossless(records, "ib-s0-monitor", "ib", 0, top1=0.7317, val=[0.5, 0.7791, 0.7317])
     _lossless(records, "ib-s1-partial", "ib", 1, val=[0.6, 0.7697])  # no report: no point
     _lossless(records, "erm-short", "erm", 0, top1=0.30, epochs=10)
-    # ib-focal of its defaults and with the reference code's focal q: two lines.
+    # ib-focal of its defaults (the reference code's focal q) and with q = p_y (set,
+    # or from before the setting existed): two lines, the JPEG run on the variant's.
     _lossless(records, "ibf-s0", "ib-focal", 0, top1=0.7286, focal_probability="softmax")
+    _lossless(records, "ibf-old-s1", "ib-focal", 1, top1=0.7301)
     _lossless(records, "ibf-qw-s0", "ib-focal", 0, top1=0.7701,
               focal_probability="class_weighted")
+    _record(records, "e", "ib-focal", 200, 68.60, variant="q = p_y")
     points = summary_plot.collect_points(records)
     jpeg, png = summary_plot.COPIES
     assert sorted(points) == [("exp", "ib", ""), ("exp", "ib-focal", ""),
-                              ("exp", "ib-focal", "q = p_y^w_y"), ("exp", "ldam-drw", ""),
+                              ("exp", "ib-focal", "q = p_y"), ("exp", "ldam-drw", ""),
                               ("step", "cdt", "")]
     assert points[("exp", "ldam-drw", "")][jpeg] == [(71.61, None), (71.07, (72.26, 168))]
     assert points[("step", "cdt", "")][jpeg] == [(68.74, (69.32, 191))]
     assert points[("exp", "ib", "")][png] == [(73.17, (77.91, 2))]
     assert points[("exp", "ib", "")][jpeg] == []
-    assert points[("exp", "ib-focal", "")][png] == [(72.86, None)]
-    assert points[("exp", "ib-focal", "q = p_y^w_y")][png] == [(77.01, None)]
+    assert points[("exp", "ib-focal", "")] == {jpeg: [], png: [(77.01, None)]}
+    assert points[("exp", "ib-focal", "q = p_y")] == {jpeg: [(68.60, None)],
+                                                      png: [(72.86, None), (73.01, None)]}
 
     out = tmp_path / "summary.png"
     keys = summary_plot.plot(points, str(out))
     # exp rows first, each imbalance by its paper figure (ldam-drw 77.03 < ib 78.26
     # < ib-focal 79.76), the variant after its method.
     assert keys == [("exp", "ldam-drw", ""), ("exp", "ib", ""), ("exp", "ib-focal", ""),
-                    ("exp", "ib-focal", "q = p_y^w_y"), ("step", "cdt", "")]
+                    ("exp", "ib-focal", "q = p_y"), ("step", "cdt", "")]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
