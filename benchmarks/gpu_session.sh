@@ -2,7 +2,8 @@
 # Issue 7 on one lent GPU machine, in one call of at most BUDGET (560) seconds.
 # Phases 0 and 1 have both been run (2026-11-30, 2026-12-04): a later session skips
 # them and gives its 900 s of device time to the rows not yet run (the default
-# JOBS; its first four: three step-100 rows and the last exp-100 one), in two calls:
+# JOBS; its first four: three step-100 rows and exp-100 ib-focal, whose recipe
+# default changed on 2026-12-06 to the reference code's focal q), in two calls:
 #   THROUGHPUT= PHASE1_SECONDS=240 BUDGET=570 SHARE_PERCENT=400 MAX_JOBS=4 bash ...
 #   then `--between` (below) puts the unfinished runs into .gpu/resume/ and prints
 #   their JOBS for the second call, at once (the machine goes back after 30 s idle):
@@ -106,7 +107,7 @@ BUDGET=${BUDGET:-560}
 # two headline step-100 methods and the last exp-100 row first. This script runs its
 # queue as given (reproduce.py's plan runner skips recorded rows; this does not):
 # keep the queue to rows not yet run.
-JOBS=${JOBS:-"step:ib step:mfw-drw exp:cb-softmax step:erm step:ib-focal step:ldam step:focal step:cb-focal step:cb-softmax step:rs step:rw step:ib-cb step:mfw"}
+JOBS=${JOBS:-"step:ib step:mfw-drw exp:ib-focal step:erm step:ib-focal step:ldam step:focal step:cb-focal step:cb-softmax step:rs step:rw step:ib-cb step:mfw"}
 MAX_JOBS=${MAX_JOBS:-8}
 PARTIAL=${PARTIAL:-1}
 THROUGHPUT=${THROUGHPUT-erm,ldam-drw,ib,mfw,cdt}
