@@ -51,7 +51,7 @@ from keras_lt.checks import whole_number
 from keras_lt.tuning import distributed
 from keras_lt.tuning.atomic_save import install as install_atomic_save
 from keras_lt.tuning.base_hypermodel import OBJECTIVE, kt, search_objective
-from keras_lt.tuning.finished_trials import queue_started_trials, settle_finished_trials
+from keras_lt.tuning.interrupted_trials import settle_interrupted_trials
 from keras_lt.tuning.project_folder import (
     LEGACY_RECIPE_KEYS,
     SEARCH_CONFIG_FILE,
@@ -152,8 +152,8 @@ def make_tuner(hypermodel, tuner="random", max_trials=10, directory="tuning",
         project_name=project_name,
         overwrite=overwrite,
     )
-    settle_finished_trials(kt_tuner.oracle)  # one killed after it ended is not run again
-    queue_started_trials(kt_tuner.oracle)  # one killed as it started is run
+    # A trial killed as it ended is not run again; one killed as it started is run.
+    settle_interrupted_trials(kt_tuner.oracle)
     return kt_tuner
 
 

@@ -1,5 +1,5 @@
-"""`settle_finished_trials` and `queue_started_trials`: a search killed next to a
-trial's end or start resumes as the trial stood."""
+"""`settle_interrupted_trials`: a search killed next to a trial's end or start
+resumes as the trial stood."""
 
 import json
 import os
