@@ -613,11 +613,12 @@ FINDINGS = {
         "at epoch 160, 96.8-97.0 % over the last 10 epochs.",
         "Gains over erm (seed 0) on the original pixels: focal -0.30 (cui19 +0.02), rs +0.32 (ye20 +0.14 over its own ERM), rw +2.31 (ye20 over cao19's erm +2.27), ldam +3.27 (cao19 +2.99), ldam-drw +7.84 (cao19 +6.67), cdt "
         "+8.44 (ye20 +8.3 over its own ERM), mfw-drw +7.82 (ye21 +8.7), ib +3.70 (park21 "
-        "+7.39 over the CE it cites, +7.90 over cao19's), ib-focal +3.39 (park21 +8.89 and "
-        "+9.40): IB alone keeps about half its paper gain, on both copies, so its gap is "
-        "the epoch choice and seed, not the data (its best test epoch there: 77.91, above); "
-        "ib-focal keeps about 40 % and is short at its best epoch too (finding above), "
-        "and gains +6.75, about 75 %, with the reference code's focal q (the finding after it).",
+        "+7.39 over the CE it cites, +7.90 over cao19's), ib-focal +6.75 (park21 +8.89 and "
+        "+9.40; +3.39 with q = p_y, the default until 2026-12-06): IB alone keeps about half "
+        "its paper gain, on both copies, so its gap is the epoch choice and seed, not the "
+        "data (its best test epoch there: 77.91, above); ib-focal keeps about 75 % with the "
+        "reference code's focal q, now its default, and about 40 % with q = p_y, short at "
+        "its best epoch too (the ib-focal findings above).",
         "TensorFlow CPU runs of the recipe lose time at epoch starts (2026-11-29, the erm"
         " run above): from epoch 60 on, with nothing else running, 11 of 141 epochs took "
         "75-86 s against a median of 43 s (6.8 min, 6 % of that part). Two of them were "
