@@ -476,6 +476,13 @@ FINDINGS = {
         "default is the reference's q (`--focal-probability softmax` gives q = p_y); the "
         "runs from before, whose config.json and records name no q, are shown as the "
         "variant ib-focal (q = p_y), the JPEG run too.",
+        "Original pixels, ib-focal with its default q since 2026-12-06 (the reference's), "
+        "seed 1 (2026-12-06, the same command with --seed 1 and --no-monitor, run name "
+        "png-exp100-ib-focal-qw-e200-s1-tensorflow, 2.4 h): 76.24 against park21's 79.76 "
+        "(-3.52); two-seed mean 76.23 (-3.53). Many-shot 79.8, the two rarest classes 61.8; "
+        "per class 93.7 98.7 82.7 75.9 82.7 63.8 77.5 63.8 65.5 58.1; on the JPEG test images "
+        "71.26. Against ib at seed 1 (73.37): +2.87 (park21 +1.50); gain over erm at seed 1 "
+        "(70.06): +6.18 (park21 +8.89).",
         "Original pixels, mfw-drw, the same way (2026-12-01, 2.7 h, per-epoch monitor on; run name png-"
         "exp100-mfw-drw-e200-s0-tensorflow): 77.29 against the paper's 79.80 (-2.51), "
         "best epoch 77.93 (epoch 186), where the JPEG copy gave 72.12: the compression "
