@@ -489,7 +489,7 @@ FINDINGS = {
         "points. Many-shot 78.8, the two rarest classes 49.0; per class 95.2 98.4 83.2 75.8 "
         "79.4 66.3 72.0 59.8 46.3 51.6; on the JPEG test images 67.60. Against ib at seed 0 "
         "(73.17): -0.37, where park21 has IB + CB 0.22 under IB; gain over erm at seed 0 "
-        "(69.47): +3.33 (park21 +7.68), ib's own +3.70. Training accuracy 94.6 % at epoch "
+        "(69.47): +3.33 (park21 +7.17 over the CE it cites), ib's own +3.70. Training accuracy 94.6 % at epoch "
         "100, 95.7 % at 101, 99.3-99.5 % over the last 10: the shape of ib's run, and its "
         "per-class accuracies are within 1.1 points of ib's at the same seed but for the "
         "rarest class (51.6 against 57.1). So ib-cb shares ib's gap, which the ib finding "
