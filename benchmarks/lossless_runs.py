@@ -15,7 +15,8 @@ monitored folder. Two runs of one seed that differ anywhere stay two.
 
 A run with a method setting other than the method's default (ib-focal with
 `--focal-probability softmax`, or a config.json written before the setting
-existed, when that was how ib-focal trained) is a variant: it keeps its
+existed, when that was how ib-focal trained; mfw or mfw-drw with
+`--mfw-beta 0.1`) is a variant: it keeps its
 method's paper figure but is named apart (`variant`) and is compared only with
 a JPEG row of the same variant (reproduce.py's records carry one too).
 """
@@ -31,8 +32,11 @@ def read_json(path):
         return json.load(f)
 
 
-# Method settings that make a variant, with the name it is shown under.
-VARIANTS = {("focal_probability", "softmax"): "q = p_y"}
+# Method settings that make a variant, with the name it is shown under: ib-focal
+# with the focal term's q = p_y, and MFW with the weight function's beta = 0.1
+# (the weights ye21's sec. 3 describes; the default is its printed 2.0).
+VARIANTS = {("focal_probability", "softmax"): "q = p_y",
+            ("mfw_beta", 0.1): "mfw-beta 0.1"}
 
 
 def variant_of(config):

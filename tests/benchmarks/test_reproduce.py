@@ -470,6 +470,12 @@ def test_a_variant_pairs_only_with_a_run_of_the_same_variant(tmp_path, capsys):
     assert variant_of({"method": "ib-focal", "focal_probability": "softmax"}) == "q = p_y"
     assert variant_of({"method": "ib-focal", "focal_probability": "class_weighted"}) == ""
     assert variant_of({"method": "ib", "focal_probability": None}) == ""
+    # MFW's weight function at beta = 0.1 (ye21 sec. 3's weights) is a variant; the
+    # printed 2.0 (long-tailed) and 0.01 (step) are its defaults.
+    assert variant_of({"method": "mfw", "mfw_beta": 0.1}) == "mfw-beta 0.1"
+    assert variant_of({"method": "mfw-drw", "mfw_beta": 0.1}) == "mfw-beta 0.1"
+    assert variant_of({"method": "mfw", "mfw_beta": 2.0}) == ""
+    assert variant_of({"method": "mfw", "mfw_beta": 0.01}) == ""
     runs, results, records = str(tmp_path / "runs"), str(tmp_path / "R.md"), str(tmp_path / "rec")
     ibf = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}[("exp", "ib-focal")]
     jpeg = tmp_path / "jpeg"
