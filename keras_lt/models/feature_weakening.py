@@ -163,8 +163,12 @@ class MajorFeatureWeakening(keras.layers.Layer):
             Python's `random`, which `keras.utils.set_random_seed` seeds).
 
     Example:
+        >>> features = np.ones((4, 8, 8, 16), "float32")  # a batch after stage 1
+        >>> y = np.array([0, 0, 1, 2])
         >>> mfw = MajorFeatureWeakening([5000, 500, 50], alpha=2.0, scale=2.0)
         >>> mixed = mfw(features, labels=y, training=True)
+        >>> tuple(mixed.shape)
+        (4, 8, 8, 16)
 
     Paper: Ye, Zhan, Chao, "Procrustean Training for Imbalanced Deep
     Learning", ICCV 2021, Algorithm 1 and eq. (12).
