@@ -13,12 +13,12 @@ under another name): folders whose settings, backend and test report (top-1 and
 every class's accuracy) agree are one run here, with the history of the
 monitored folder. Two runs of one seed that differ anywhere stay two.
 
-A run with a method setting other than the method's default (ib-focal with
-`--focal-probability softmax`, or a config.json written before the setting
-existed, when that was how ib-focal trained; mfw or mfw-drw with
-`--mfw-beta 0.1`) is a variant: it keeps its
-method's paper figure but is named apart (`variant`) and is compared only with
-a JPEG row of the same variant (reproduce.py's records carry one too).
+A run with a method setting other than its recipe's default for the same data,
+method and length (ib-focal with `--focal-probability softmax`, or a config.json
+written before the setting existed, when that was how ib-focal trained; mfw or
+mfw-drw with `--mfw-beta 0.1`) is a variant: it keeps its method's paper figure
+but is named apart (`variant`) and is compared only with a JPEG row of the same
+variant (reproduce.py's records carry one too).
 """
 
 import glob
@@ -32,22 +32,34 @@ def read_json(path):
         return json.load(f)
 
 
-# Method settings that make a variant, with the name it is shown under: ib-focal
-# with the focal term's q = p_y, and MFW with the weight function's beta = 0.1
-# (the weights ye21's sec. 3 describes; the default is its printed 2.0).
-VARIANTS = {("focal_probability", "softmax"): "q = p_y",
-            ("mfw_beta", 0.1): "mfw-beta 0.1"}
+# How a variant setting is shown where its recipe flag and value would not say
+# what it changes: ib-focal's focal term with q = p_y instead of p_y^{w_y}.
+VARIANT_NAMES = {("focal_probability", "softmax"): "q = p_y"}
+# What fixes a run's recipe defaults: its data, method and length.
+RECIPE = ("dataset", "method", "imbalance", "ratio", "minority_fraction", "epochs")
 
 
 def variant_of(config):
-    """'' for a run of its method's defaults, else the variant's name (`VARIANTS`);
-    a setting `config` (a config.json's dict) lacks because it was written
-    before the setting existed counts as the value its run trained with."""
-    from keras_lt.training.config import with_settings_before_they_existed
+    """'' for a run of its recipe's defaults, else the method settings in which
+    `config` (a config.json's dict) differs from them, each as its recipe flag
+    and value ("mfw-beta 0.1", or the name `VARIANT_NAMES` gives), joined by ", ".
+
+    The defaults are those `TrainConfig.resolve()` gives the same dataset (cifar10
+    when `config` names none, as `load_runs` reads it), imbalance, ratio, method
+    and epochs; a setting `config` lacks because it was written before the setting
+    existed counts as the value its run trained with.
+    """
+    from keras_lt.training.config import TrainConfig, with_settings_before_they_existed
+    from keras_lt.training.methods import ALL_HYPERPARAMETERS
 
     config = with_settings_before_they_existed(config)
-    return ", ".join(name for (key, value), name in VARIANTS.items()
-                     if config.get(key) == value)
+    recipe = {"dataset": "cifar10", **{key: config[key] for key in RECIPE
+                                       if config.get(key) is not None}}
+    defaults = TrainConfig.from_dict(recipe).resolve()
+    differ = [(key, config[key]) for key in ALL_HYPERPARAMETERS
+              if config.get(key) is not None and config[key] != getattr(defaults, key)]
+    return ", ".join(VARIANT_NAMES.get(setting, f"{setting[0].replace('_', '-')} {setting[1]}")
+                     for setting in differ)
 
 
 def _group_pct(report, group):
