@@ -39,6 +39,18 @@ VARIANT_NAMES = {("focal_probability", "softmax"): "q = p_y"}
 RECIPE = ("dataset", "method", "imbalance", "ratio", "minority_fraction", "epochs")
 
 
+def differences_from_recipe(settings, recipe, keys):
+    """The keys among `keys` whose value in `settings` (a dict) differs from the
+    one `TrainConfig.from_dict(recipe).resolve()` gives; a key `settings` lacks
+    is not compared. Values are compared as JSON would hold them (a tuple equals
+    its list, 2 equals 2.0). reproduce.py's `recipe_differences` calls it too."""
+    from keras_lt.training.config import TrainConfig
+
+    plain = lambda value: json.loads(json.dumps(value))  # noqa: E731
+    defaults = TrainConfig.from_dict(recipe).resolve().to_dict()
+    return [key for key in keys if key in settings and plain(settings[key]) != plain(defaults[key])]
+
+
 def variant_of(config):
     """'' for a run of its recipe's defaults, else the method settings in which
     `config` (a config.json's dict) differs from them, each as its recipe flag
@@ -46,20 +58,19 @@ def variant_of(config):
 
     The defaults are those `TrainConfig.resolve()` gives the same dataset (cifar10
     when `config` names none, as `load_runs` reads it), imbalance, ratio, method
-    and epochs; a setting `config` lacks because it was written before the setting
-    existed counts as the value its run trained with.
+    and epochs; a setting `config` leaves null is the default, and one it lacks
+    because it was written before the setting existed counts as the value its run
+    trained with. `config` itself is not resolved: a hand-written one that does
+    not resolve (milestones past its last epoch) still gets its variant named.
     """
-    from keras_lt.training.config import TrainConfig, with_settings_before_they_existed
+    from keras_lt.training.config import with_settings_before_they_existed
     from keras_lt.training.methods import ALL_HYPERPARAMETERS
 
     config = with_settings_before_they_existed(config)
-    recipe = {"dataset": "cifar10", **{key: config[key] for key in RECIPE
-                                       if config.get(key) is not None}}
-    defaults = TrainConfig.from_dict(recipe).resolve()
-    differ = [(key, config[key]) for key in ALL_HYPERPARAMETERS
-              if config.get(key) is not None and config[key] != getattr(defaults, key)]
-    return ", ".join(VARIANT_NAMES.get(setting, f"{setting[0].replace('_', '-')} {setting[1]}")
-                     for setting in differ)
+    settings = {key: value for key, value in config.items() if value is not None}
+    recipe = {"dataset": "cifar10", **{key: settings[key] for key in RECIPE if key in settings}}
+    return ", ".join(VARIANT_NAMES.get((key, settings[key]), f"{key.replace('_', '-')} {settings[key]}")
+                     for key in differences_from_recipe(settings, recipe, ALL_HYPERPARAMETERS))
 
 
 def _group_pct(report, group):

@@ -69,7 +69,8 @@ if HERE not in sys.path:  # also when loaded by path (tests) rather than run
 # CPU model, cores and load average, shared with throughput.py.
 from machine_load import cpu_model, load_averages, usable_cores  # noqa: E402
 # The runs on CIFAR-10's original pixels (benchmarks/records/lossless/).
-from lossless_runs import load_runs as load_lossless_runs, variant_of  # noqa: E402
+from lossless_runs import (  # noqa: E402
+    differences_from_recipe, load_runs as load_lossless_runs, variant_of)
 # What was found about each row, rendered under the tables.
 from findings import FINDINGS  # noqa: E402
 
@@ -213,20 +214,19 @@ RERUN_DIR = "runs/rerun"
 
 
 def recipe_differences(row, config_path):
-    """Settings of a run's config.json that differ from what the recipe gives
-    the row's flags (method, imbalance, ratio, epochs, seed), or None if the
-    file cannot be read."""
+    """Settings of a run's config.json, resolved, that differ from what the recipe
+    gives the row's flags (method, imbalance, ratio, epochs, seed), run settings
+    aside (`lossless_runs.differences_from_recipe`), or None if the file cannot
+    be read or resolved."""
     from keras_lt.training.config import RUN_SETTINGS, TrainConfig
 
+    recipe = dict(dataset=row.dataset, method=row.method, imbalance=row.imbalance, ratio=row.ratio,
+                  epochs=row.epochs, seed=row.seed, backend=row.backend)
     try:
         saved = TrainConfig.from_json(config_path).resolve().to_dict()
-        recipe = TrainConfig(row.dataset, method=row.method, imbalance=row.imbalance,
-                             ratio=row.ratio, epochs=row.epochs, seed=row.seed,
-                             backend=row.backend).resolve().to_dict()
+        return differences_from_recipe(saved, recipe, sorted(set(saved) - set(RUN_SETTINGS)))
     except (OSError, TypeError, ValueError):
         return None
-    same = lambda a, b: json.dumps(a) == json.dumps(b)  # noqa: E731  (tuples vs lists)
-    return [k for k in sorted(recipe) if k not in RUN_SETTINGS and not same(recipe[k], saved.get(k))]
 
 
 def rerun_command(row, folder, data_dir):

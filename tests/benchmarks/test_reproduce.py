@@ -461,6 +461,19 @@ def test_runs_on_the_original_pixels_get_their_own_table(tmp_path):
     assert "No runs yet." in section and "| CIFAR" not in section
 
 
+def test_differences_from_recipe_compare_values_as_json_holds_them():
+    # CIFAR-10 exp 100 at 200 epochs: milestones 160 and 180, mfw's beta 2 on
+    # exp data (ye21 sec. 3); a config.json holds the tuple as a list, and an
+    # int for a float is the same setting.
+    recipe = dict(dataset="cifar10", method="mfw", imbalance="exp", ratio=100, epochs=200)
+    differences = reproduce.differences_from_recipe
+    keys = ["milestones", "mfw_beta", "lr"]
+    assert differences({"milestones": [160, 180], "mfw_beta": 2}, recipe, keys) == []
+    assert differences({"milestones": [150, 180], "mfw_beta": 0.1, "lr": 0.1}, recipe,
+                       keys) == ["milestones", "mfw_beta"]
+    assert differences({"mfw_beta": 0.1}, recipe, ["lr"]) == []  # only `keys` are compared
+
+
 def test_a_variant_pairs_only_with_a_run_of_the_same_variant(tmp_path, capsys):
     # ib-focal's recipe default is the reference code's q = p_y^w_y; a config.json
     # written before `focal_probability` existed trained q = p_y: a variant, on the
