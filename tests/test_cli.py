@@ -335,3 +335,12 @@ def test_focal_probability_reaches_the_ib_focal_loss(capsys):
     with pytest.raises(SystemExit):
         main(["train", "digits", "--method", "ib-focal", "--focal-probability", "p_y"])
     assert "invalid choice: 'p_y'" in capsys.readouterr().err
+
+
+def test_a_hand_written_config_without_focal_probability_gets_the_default(tmp_path, capsys):
+    # Only a config.json the library wrote before the setting existed trained q = p_y.
+    path = tmp_path / "ib-focal.json"
+    path.write_text(json.dumps({"dataset": "digits", "method": "ib-focal", "epochs": 2}))
+    assert main(["train", "--config", str(path), "--dry-run"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["method"]["loss"]["config"]["focal_probability"] == "class_weighted"

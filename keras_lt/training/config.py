@@ -331,8 +331,8 @@ class TrainConfig:
             `phase_epoch` on (IB: 0.01, see `learning_rate_schedule`).
         focal_probability: ib-focal's q in (1 - q)^gamma: "class_weighted"
             (p_y^{w_y}, the reference code's, the default; `IBLoss`) or
-            "softmax" (p_y). A config.json without it trained "softmax"
-            (`SETTINGS_BEFORE_THEY_EXISTED`).
+            "softmax" (p_y). A config.json the library wrote without it
+            trained "softmax" (`SETTINGS_BEFORE_THEY_EXISTED`).
     """
 
     dataset: str = "digits"
@@ -628,8 +628,15 @@ SETTINGS_BEFORE_THEY_EXISTED = {("ib-focal", "focal_probability"): "softmax"}
 def with_settings_before_they_existed(values):
     """`values` (a config.json's dict) with each setting of
     `SETTINGS_BEFORE_THEY_EXISTED` that it lacks set to the value its run
-    trained with; a key present, even as null, is kept."""
+    trained with; a key present, even as null, is kept.
+
+    Only a config.json the library wrote is filled in: `to_json` writes every
+    setting, so it holds all of `RUN_SETTINGS`. A hand-written `--config` that
+    leaves a setting out means the default, as a flag left out does.
+    """
     values = dict(values)
+    if not set(RUN_SETTINGS) <= set(values):
+        return values
     for (method, key), value in SETTINGS_BEFORE_THEY_EXISTED.items():
         if values.get("method") == method and key not in values:
             values[key] = value

@@ -125,6 +125,11 @@ def test_a_saved_config_without_a_later_setting_reruns_as_it_trained():
     ib = TrainConfig(dataset="cifar10", method="ib").resolve().to_dict()
     del ib["focal_probability"]
     assert TrainConfig.from_json(json.dumps(ib)).focal_probability is None
+    # A hand-written config (it lacks the run settings every saved one holds)
+    # that leaves the key out means the default, as a flag left out does.
+    hand_written = {"dataset": "cifar10", "method": "ib-focal", "epochs": 10}
+    assert TrainConfig.from_json(json.dumps(hand_written)).focal_probability is None
+    assert TrainConfig.from_json(json.dumps(hand_written)).resolve().focal_probability == "class_weighted"
 
 
 @pytest.mark.parametrize(
