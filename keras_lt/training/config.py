@@ -623,6 +623,12 @@ class TrainConfig:
 # default changed when the setting came (ib-focal's q became the reference
 # code's p_y^{w_y} on 2026-12-06; before, and in configs without the key, p_y).
 SETTINGS_BEFORE_THEY_EXISTED = {("ib-focal", "focal_probability"): "softmax"}
+# What tells a config.json the library wrote from a hand-written one: every file
+# `to_json` has written holds these run settings (all there since 2026-11-23).
+# Fixed, not `RUN_SETTINGS`, which may grow: a file saved before a new run
+# setting came is still a saved file.
+WRITTEN_BY_THE_LIBRARY = ("data_dir", "output_dir", "run_name", "resume", "strategy", "monitor",
+                          "verbose", "backend")
 
 
 def with_settings_before_they_existed(values):
@@ -630,12 +636,12 @@ def with_settings_before_they_existed(values):
     `SETTINGS_BEFORE_THEY_EXISTED` that it lacks set to the value its run
     trained with; a key present, even as null, is kept.
 
-    Only a config.json the library wrote is filled in: `to_json` writes every
-    setting, so it holds all of `RUN_SETTINGS`. A hand-written `--config` that
-    leaves a setting out means the default, as a flag left out does.
+    Only a config.json the library wrote is filled in: it holds all of
+    `WRITTEN_BY_THE_LIBRARY`. A hand-written `--config` that leaves a setting
+    out means the default, as a flag left out does.
     """
     values = dict(values)
-    if not set(RUN_SETTINGS) <= set(values):
+    if not set(WRITTEN_BY_THE_LIBRARY) <= set(values):
         return values
     for (method, key), value in SETTINGS_BEFORE_THEY_EXISTED.items():
         if values.get("method") == method and key not in values:

@@ -13,12 +13,13 @@ reproduce = load_benchmark("reproduce")
 
 
 def _config(row, **changes):
-    # A config.json as the recipe writes it: with every run setting.
-    config = {"dataset": row.dataset, "imbalance": row.imbalance, "ratio": float(row.ratio),
+    # A config.json as the recipe writes it: with the run settings every saved one holds.
+    from keras_lt.training.config import WRITTEN_BY_THE_LIBRARY, TrainConfig
+
+    config = {**{key: getattr(TrainConfig(), key) for key in WRITTEN_BY_THE_LIBRARY},
+              "dataset": row.dataset, "imbalance": row.imbalance, "ratio": float(row.ratio),
               "method": row.method, "epochs": row.epochs, "seed": row.seed,
               "backend": row.backend, "monitor": row.monitor, "data_dir": ".data/cifar10",
-              "output_dir": "runs", "run_name": None, "resume": False, "strategy": "none",
-              "verbose": 1,
               "warmup_epochs": 5, "milestones": [160, 180], "lr_factors": [0.01, 0.0001]}
     config.update(changes)
     return config

@@ -3,6 +3,8 @@
 import json
 import os
 
+from keras_lt.training.config import WRITTEN_BY_THE_LIBRARY, TrainConfig
+
 from . import load_benchmark
 
 summary_plot = load_benchmark("summary_plot")
@@ -20,10 +22,8 @@ def _record(records, name, method, epochs, top1, best=None, imbalance="exp", **v
         "epochs": epochs, "result": {"top1": top1, "epochs": epochs, "best": best}, **variant})
 
 
-# What a config.json the recipe wrote holds beyond the method's settings.
-SAVED_BY_THE_RECIPE = {"data_dir": ".data/cifar10-png", "output_dir": "runs", "run_name": None,
-                       "resume": False, "strategy": "none", "monitor": False, "verbose": 1,
-                       "backend": "tensorflow"}
+# The run settings every config.json the recipe wrote holds, at their defaults.
+SAVED_BY_THE_RECIPE = {key: getattr(TrainConfig(), key) for key in WRITTEN_BY_THE_LIBRARY}
 
 
 def _lossless(records, name, method, seed, top1=None, val=None, epochs=200, **settings):

@@ -132,6 +132,17 @@ def test_a_saved_config_without_a_later_setting_reruns_as_it_trained():
     assert TrainConfig.from_json(json.dumps(hand_written)).resolve().focal_probability == "class_weighted"
 
 
+def test_a_saved_config_stays_saved_when_a_run_setting_is_added(monkeypatch):
+    # A run setting added later is missing from every config.json saved before
+    # it; that must not make an old ib-focal file read as hand-written.
+    from keras_lt.training import config as config_module
+
+    monkeypatch.setattr(config_module, "RUN_SETTINGS", config_module.RUN_SETTINGS + ("later",))
+    old = TrainConfig(dataset="cifar10", method="ib-focal").to_dict()
+    del old["focal_probability"]
+    assert config_module.with_settings_before_they_existed(old)["focal_probability"] == "softmax"
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
