@@ -16,7 +16,8 @@ def _config(row, **changes):
     # A config.json as the recipe writes it: with the run settings every saved one holds.
     from keras_lt.training.config import WRITTEN_BY_THE_LIBRARY, TrainConfig
 
-    config = {**{key: getattr(TrainConfig(), key) for key in WRITTEN_BY_THE_LIBRARY},
+    defaults = TrainConfig()
+    config = {**{key: getattr(defaults, key) for key in WRITTEN_BY_THE_LIBRARY},
               "dataset": row.dataset, "imbalance": row.imbalance, "ratio": float(row.ratio),
               "method": row.method, "epochs": row.epochs, "seed": row.seed,
               "backend": row.backend, "monitor": row.monitor, "data_dir": ".data/cifar10",

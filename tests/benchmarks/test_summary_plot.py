@@ -23,7 +23,8 @@ def _record(records, name, method, epochs, top1, best=None, imbalance="exp", **v
 
 
 # The run settings every config.json the recipe wrote holds, at their defaults.
-SAVED_BY_THE_RECIPE = {key: getattr(TrainConfig(), key) for key in WRITTEN_BY_THE_LIBRARY}
+_DEFAULTS = TrainConfig()
+SAVED_BY_THE_RECIPE = {key: getattr(_DEFAULTS, key) for key in WRITTEN_BY_THE_LIBRARY}
 
 
 def _lossless(records, name, method, seed, top1=None, val=None, epochs=200, **settings):
