@@ -39,10 +39,10 @@ For CIFAR-10-LT rho = 100 (5000 ... 50) and beta = 2 this gives s from 0.41
 s is 0.5 for the major and ~0 for the minor half. Note that the paper's sec. 3
 says of that same long-tailed set "s(N_1) ~ 0.5 and s(N_10) ~ 0", which eq. 12
 at beta = 2 cannot give (on log counts neither: 0.34 .. 0.16); beta = 0.1 does
-(0.50 .. 0.025). The default stays the printed beta = 2: with 0.1 mfw-drw on
-CIFAR-10-LT scored two points lower, while MFW without DRW scored 3.35 and 3.45
-points higher at seeds 0 and 1 (76.6 and 76.2 against 73.2 and 72.7, original
-pixels; benchmarks/RESULTS.md, `--mfw-beta 0.1`).
+(0.50 .. 0.025). The default stays the printed beta = 2. On CIFAR-10-LT
+(original pixels; benchmarks/RESULTS.md, `--mfw-beta 0.1`) 0.1 scored 3.35
+and 3.45 points higher without DRW at seeds 0 and 1 (76.6 and 76.2 against
+73.2 and 72.7) and 0.26 higher with it at seed 0 (77.55 against 77.29).
 """
 
 import math
