@@ -27,3 +27,13 @@ def load_file(path, name):
 def load_benchmark(name):
     """benchmarks/<name>.py, imported as keras_lt_benchmarks_<name>."""
     return load_file(BENCHMARKS / f"{name}.py", f"keras_lt_benchmarks_{name}")
+
+
+def saved_run_settings():
+    """The run settings every config.json the recipe wrote holds
+    (`WRITTEN_BY_THE_LIBRARY`), at their defaults: what makes a test's
+    config read as one the library saved rather than a hand-written one."""
+    from keras_lt.training.config import WRITTEN_BY_THE_LIBRARY, TrainConfig
+
+    defaults = TrainConfig()
+    return {key: getattr(defaults, key) for key in WRITTEN_BY_THE_LIBRARY}

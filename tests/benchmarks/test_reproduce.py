@@ -6,7 +6,7 @@ import pathlib
 import subprocess
 import sys
 
-from . import load_benchmark
+from . import load_benchmark, saved_run_settings
 
 
 reproduce = load_benchmark("reproduce")
@@ -14,10 +14,7 @@ reproduce = load_benchmark("reproduce")
 
 def _config(row, **changes):
     # A config.json as the recipe writes it: with the run settings every saved one holds.
-    from keras_lt.training.config import WRITTEN_BY_THE_LIBRARY, TrainConfig
-
-    defaults = TrainConfig()
-    config = {**{key: getattr(defaults, key) for key in WRITTEN_BY_THE_LIBRARY},
+    config = {**saved_run_settings(),
               "dataset": row.dataset, "imbalance": row.imbalance, "ratio": float(row.ratio),
               "method": row.method, "epochs": row.epochs, "seed": row.seed,
               "backend": row.backend, "monitor": row.monitor, "data_dir": ".data/cifar10",

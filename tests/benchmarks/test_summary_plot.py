@@ -3,9 +3,7 @@
 import json
 import os
 
-from keras_lt.training.config import WRITTEN_BY_THE_LIBRARY, TrainConfig
-
-from . import load_benchmark
+from . import load_benchmark, saved_run_settings
 
 summary_plot = load_benchmark("summary_plot")
 
@@ -20,11 +18,6 @@ def _record(records, name, method, epochs, top1, best=None, imbalance="exp", **v
     _write(os.path.join(records, f"{name}.json"), {
         "dataset": "cifar10", "imbalance": imbalance, "ratio": 100.0, "method": method,
         "epochs": epochs, "result": {"top1": top1, "epochs": epochs, "best": best}, **variant})
-
-
-# The run settings every config.json the recipe wrote holds, at their defaults.
-_DEFAULTS = TrainConfig()
-SAVED_BY_THE_RECIPE = {key: getattr(_DEFAULTS, key) for key in WRITTEN_BY_THE_LIBRARY}
 
 
 def _lossless(records, name, method, seed, top1=None, val=None, epochs=200, **settings):
@@ -53,7 +46,7 @@ def test_points_are_the_full_length_runs_once_each(tmp_path):
     # ib-focal of its defaults (the reference code's focal q) and with q = p_y (set,
     # or from before the setting existed): two lines, the JPEG run on the variant's.
     _lossless(records, "ibf-s0", "ib-focal", 0, top1=0.7286, focal_probability="softmax")
-    _lossless(records, "ibf-old-s1", "ib-focal", 1, top1=0.7301, **SAVED_BY_THE_RECIPE)
+    _lossless(records, "ibf-old-s1", "ib-focal", 1, top1=0.7301, **saved_run_settings())
     _lossless(records, "ibf-qw-s0", "ib-focal", 0, top1=0.7701,
               focal_probability="class_weighted")
     _record(records, "e", "ib-focal", 200, 68.60, variant="q = p_y")
