@@ -387,9 +387,9 @@ FINDINGS = {
         "mfw-drw's 2.5-point gap is what MFW's own effect lacks. Of the mixing's details the "
         "place (Table 5) was checked; the weight function's beta at the value sec. 3 "
         "describes recovers most of the gap without DRW (next finding) and moves mfw-drw by "
-        "+0.26 (seed 0); alpha, which ye21 tunes on held-out data and does not print, is left ('Why mfw-drw "
-        "stays 2.5 points short'). Training "
-        "accuracy 95.4 % before the decay at epoch 160, 98.4-98.9 % over the last 10 epochs.",
+        "+0.26 (seed 0); alpha, which ye21 tunes on held-out data and does not print, is "
+        "left ('Why mfw-drw stays 2.5 points short'). Training accuracy 95.4 % before the "
+        "decay at epoch 160, 98.4-98.9 % over the last 10 epochs.",
         "Original pixels, mfw at the weights ye21's sec. 3 describes (2026-12-06, seed 0, no "
         "per-epoch monitor, 1.8 h of training in one process; the command above with "
         "--mfw-beta 0.1, run name png-exp100-mfw-b0.1-e200-s0-tensorflow; beta chosen from "
@@ -404,9 +404,9 @@ FINDINGS = {
         "to 0.112 (two rarest classes 0.281 to 0.177), the effect ye21's Figure 7 shows. "
         "With DRW on top the same weights end at 77.55, 0.26 above beta = 2 at the same "
         "seed (mfw-drw at --mfw-beta 0.1, below; its unfinished run's 75.27 after epoch 166 "
-        "was a mid-schedule reading). The recipe's default stays the printed beta = 2. Training accuracy 93.6 % before the decay at "
-        "epoch 160, 97.4-97.9 % over the last 10 epochs (beta = 2: 95.4 and 98.4-98.9): "
-        "the major classes are weakened harder.",
+        "was a mid-schedule reading). The recipe's default stays the printed beta = 2. "
+        "Training accuracy 93.6 % before the decay at epoch 160, 97.4-97.9 % over the last "
+        "10 epochs (beta = 2: 95.4 and 98.4-98.9): the major classes are weakened harder.",
         "Original pixels, mfw at --mfw-beta 0.1, seed 1 (2026-12-07, the same command with "
         "--seed 1, run name png-exp100-mfw-b0.1-e200-s1-tensorflow; 2.2 h, its first 16 minutes "
         "beside a CI run): 76.18 (-2.32); two-seed mean 76.38 (-2.12), both seeds 3.0-3.4 above "
