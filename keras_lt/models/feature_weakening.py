@@ -42,7 +42,8 @@ at beta = 2 cannot give (on log counts neither: 0.34 .. 0.16); beta = 0.1 does
 (0.50 .. 0.025). The default stays the printed beta = 2. On CIFAR-10-LT
 (original pixels; benchmarks/RESULTS.md, `--mfw-beta 0.1`) 0.1 scored 3.35
 and 3.45 points higher without DRW at seeds 0 and 1 (76.6 and 76.2 against
-73.2 and 72.7) and 0.26 higher with it at seed 0 (77.55 against 77.29).
+73.2 and 72.7), and with it level: +0.26 and -0.09 at seeds 0 and 1
+(77.55 and 77.03 against 77.29 and 77.12).
 """
 
 import math
