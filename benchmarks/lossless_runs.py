@@ -17,8 +17,10 @@ A run with a method setting other than its recipe's default for the same data,
 method and length (ib-focal with `--focal-probability softmax`, or a config.json
 written before the setting existed, when that was how ib-focal trained; mfw or
 mfw-drw with `--mfw-beta 0.1`) is a variant: it keeps its method's paper figure
-but is named apart (`variant`) and is compared only with a JPEG row of the same
-variant (reproduce.py's records carry one too).
+(unless reproduce.PAPER_METHOD_OF_VARIANT names another: cb-focal at beta 0 is
+cui19's sigmoid focal loss, judged against the focal row) but is named apart
+(`variant`) and is compared only with a JPEG row of the same variant
+(reproduce.py's records carry one too).
 """
 
 import glob

@@ -21,7 +21,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from lossless_runs import load_runs, read_json  # noqa: E402
-from reproduce import PAPER_FIGURES, TARGET_GAP, best_test_epoch  # noqa: E402
+from reproduce import PAPER_FIGURES, TARGET_GAP, best_test_epoch, paper_method  # noqa: E402
 
 RECORDS = os.path.join(HERE, "records")
 COPIES = ("JPEG copy", "original pixels")
@@ -62,15 +62,17 @@ def plot(points, out):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    keys = sorted(points, key=lambda k: (k[0] != "exp",
-                                         PAPER_FIGURES[("cifar10", k[0], 100, k[1])][0], k[2]))
+    def figure_of(key):  # a variant may be judged against another method's figure
+        return PAPER_FIGURES[("cifar10", key[0], 100, paper_method(key[1], key[2]))][0]
+
+    keys = sorted(points, key=lambda k: (k[0] != "exp", figure_of(k), k[2] != "", k[1], k[2]))
     figure = Figure(figsize=(8, 0.42 * len(keys) + 2.0))
     FigureCanvasAgg(figure)
     ax = figure.add_subplot(1, 1, 1)
     colours = {COPIES[0]: "tab:blue", COPIES[1]: "tab:orange"}
     offsets = {COPIES[0]: -0.12, COPIES[1]: 0.12}
     for y, key in enumerate(keys):
-        paper = PAPER_FIGURES[("cifar10", key[0], 100, key[1])][0]
+        paper = figure_of(key)
         ax.fill_betweenx([y - 0.35, y + 0.35], paper - TARGET_GAP, paper, color="0.88", lw=0)
         ax.plot([paper, paper], [y - 0.35, y + 0.35], color="black", lw=2)
         for copy in COPIES:
@@ -80,7 +82,9 @@ def plot(points, out):
                     ax.plot(best[0], y + offsets[copy], "o", mfc="none",
                             mec=colours[copy], ms=6)
     ax.set_yticks(range(len(keys)))
-    ax.set_yticklabels([f"{method}{', ' + variant if variant else ''} ({imbalance} 100)"
+    ax.set_yticklabels([f"{method}{', ' + variant if variant else ''} ({imbalance} 100"
+                        + ("" if paper_method(method, variant) == method
+                           else f"; {paper_method(method, variant)}'s figure") + ")"
                         for imbalance, method, variant in keys])
     ax.invert_yaxis()
     ax.set_xlabel("top-1 accuracy on the balanced test set (%)")

@@ -544,3 +544,33 @@ def test_a_variant_pairs_only_with_a_run_of_the_same_variant(tmp_path, capsys):
             str(tmp_path), "--records-dir", records, "--collect-from", str(jpeg), "--dry-run"]
     assert reproduce.main(argv) == 0
     assert f"# {ibf.name}: todo" in capsys.readouterr().out
+
+
+def test_cb_focal_at_beta_0_is_judged_against_the_focal_row(tmp_path):
+    # cb-focal at beta 0 weights every class (1 - 0) / (1 - 0^n) = 1: cui19's sigmoid
+    # focal loss, whose CIFAR-10 exp-100 figure is the focal row's 70.38 (error 29.62),
+    # not CB focal's 74.57 (error 25.43). A run of 69.50 is 0.88 under 70.38 (ok);
+    # against 74.57 it would be 5.07 short.
+    assert reproduce.paper_method("cb-focal", "beta 0.0") == "focal"
+    assert reproduce.paper_method("cb-focal", "") == "cb-focal"
+    assert reproduce.paper_method("cb-focal", "beta 0.999") == "cb-focal"
+    assert reproduce.paper_method("cb-softmax", "beta 0.0") == "cb-softmax"
+    runs, results, records = str(tmp_path / "runs"), str(tmp_path / "R.md"), str(tmp_path / "rec")
+    cbf = {(r.imbalance, r.method): r for r in reproduce.make_plan("full")}[("exp", "cb-focal")]
+    jpeg = tmp_path / "jpeg"
+    _write_run(str(jpeg / "cbf-beta0"), _config(cbf, beta=0.0), report=_report(0.6512, 0.72, 0.40))
+    png = _config(cbf, backend="tensorflow", data_dir=".data/cifar10-png", beta=0.0)
+    _write_run(os.path.join(records, "lossless", "sigmoid-focal-s0"), png,
+               report=_report(0.6950, 0.76, 0.41, backend="tensorflow"))
+    reproduce.regenerate(results, runs, ".data/cifar10", collect_from=[str(jpeg)],
+                         records_dir=records)
+    text = open(results).read()
+    main_table = text[:text.index("### On CIFAR-10's original pixels")]
+    assert ("| CIFAR-10-LT exp 100 | cb-focal (beta 0.0) | 70.38 (focal's) | 65.12 "
+            "| -5.26 **short** |") in main_table
+    section = text[text.index("### On CIFAR-10's original pixels"):text.index("### Shortened")]
+    rows = [line for line in section.splitlines() if line.startswith("| CIFAR")]
+    assert rows == [
+        "| CIFAR-10-LT exp 100 | cb-focal (beta 0.0) | 0 | 70.38 (focal's) | 69.50 | -0.88 ok "
+        "| 76.00 | 41.00 | — | tensorflow | 65.12 (jax) | 4.38 | `sigmoid-focal-s0` |"]
+    assert "1 of 1 runs is within it (cb-focal (beta 0.0) seed 0)" in text

@@ -70,3 +70,19 @@ def test_points_are_the_full_length_runs_once_each(tmp_path):
     assert keys == [("exp", "ldam-drw", ""), ("exp", "ib", ""), ("exp", "ib-focal", ""),
                     ("exp", "ib-focal", "q = p_y"), ("step", "cdt", "")]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cb_focal_at_beta_0_sits_on_the_focal_figure(tmp_path):
+    # cui19's sigmoid focal loss (cb-focal, beta 0) is judged against the focal row's
+    # 70.38, so it is drawn after focal (70.38) and before rs (71.22), not beside
+    # cb-focal (74.57).
+    records = str(tmp_path / "records")
+    _lossless(records, "focal-s0", "focal", 0, top1=0.6917)
+    _lossless(records, "sigmoid-focal-s0", "cb-focal", 0, top1=0.6950, beta=0.0)
+    _lossless(records, "rs-s0", "rs", 0, top1=0.6979)
+    _lossless(records, "cbf-s0", "cb-focal", 0, top1=0.7472)
+    points = summary_plot.collect_points(records)
+    assert points[("exp", "cb-focal", "beta 0.0")][summary_plot.COPIES[1]] == [(69.5, None)]
+    keys = summary_plot.plot(points, str(tmp_path / "summary.png"))
+    assert keys == [("exp", "focal", ""), ("exp", "cb-focal", "beta 0.0"), ("exp", "rs", ""),
+                    ("exp", "cb-focal", "")]
