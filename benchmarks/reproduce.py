@@ -169,12 +169,16 @@ def _whose_figure(method, variant):
     return "" if other == method else f" ({other}'s)"
 
 
-def paper_of_entry(entry):
-    """PAPER_FIGURES' entry for a collected JPEG-copy entry (`collect`), or None;
+def paper_figure(dataset, imbalance, ratio, method, variant=""):
+    """PAPER_FIGURES' entry for a run of this setting, method and variant, or None;
     a variant's as `paper_method` says."""
+    return PAPER_FIGURES.get((dataset, imbalance, float(ratio), paper_method(method, variant)))
+
+
+def paper_of_entry(entry):
+    """`paper_figure` of a collected JPEG-copy entry (`collect`)."""
     row = entry["row"]
-    return PAPER_FIGURES.get((row.dataset, row.imbalance, float(row.ratio),
-                              paper_method(row.method, entry.get("variant"))))
+    return paper_figure(row.dataset, row.imbalance, row.ratio, row.method, entry.get("variant"))
 
 
 # ---------------------------------------------------------------- plans
@@ -742,10 +746,9 @@ def _versus(gap):
 
 
 def _paper_of(run):
-    """PAPER_FIGURES' entry for a run on the original pixels (`lossless_runs`), or
-    None; a variant's as `paper_method` says."""
-    return PAPER_FIGURES.get((run["dataset"], run["imbalance"], run["ratio"],
-                              paper_method(run["method"], run.get("variant"))))
+    """`paper_figure` of a run on the original pixels (`lossless_runs`)."""
+    return paper_figure(run["dataset"], run["imbalance"], run["ratio"], run["method"],
+                        run.get("variant"))
 
 
 def method_label(method, variant=""):

@@ -21,7 +21,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from lossless_runs import load_runs, read_json  # noqa: E402
-from reproduce import PAPER_FIGURES, TARGET_GAP, best_test_epoch, paper_method  # noqa: E402
+from reproduce import TARGET_GAP, best_test_epoch, paper_figure, paper_method  # noqa: E402
 
 RECORDS = os.path.join(HERE, "records")
 COPIES = ("JPEG copy", "original pixels")
@@ -58,12 +58,12 @@ def collect_points(records_dir=RECORDS):
 
 
 def plot(points, out):
-    """Draws `points` (collect_points) against PAPER_FIGURES into the PNG `out`."""
+    """Draws `points` (collect_points) against the paper figures (`paper_figure`) into the PNG `out`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     def figure_of(key):  # a variant may be judged against another method's figure
-        return PAPER_FIGURES[("cifar10", key[0], 100, paper_method(key[1], key[2]))][0]
+        return paper_figure("cifar10", key[0], 100, key[1], key[2])[0]
 
     keys = sorted(points, key=lambda k: (k[0] != "exp", figure_of(k), k[2] != "", k[1], k[2]))
     figure = Figure(figsize=(8, 0.42 * len(keys) + 2.0))
