@@ -110,7 +110,8 @@ PAPER_FIGURES = {
     ("cifar10", "exp", 100, "erm"): (70.36, "cao19 Table 2 (error 29.64; = cui19 Table 2 softmax)", ""),
     ("cifar10", "exp", 100, "focal"): (
         70.38, "cao19 Table 2 (error 29.62; from cui19 Table 2, focal gamma 1)",
-        "cui19's focal loss is sigmoid-based; ours is the softmax focal loss (gamma 1)"),
+        "cui19's focal loss is sigmoid-based; ours is the softmax focal loss (gamma 1); "
+        "`cb-focal --beta 0` trains cui19's (every class weight 1)"),
     ("cifar10", "exp", 100, "rs"): (71.22, "ye20 Table 6 (re-sampling, reproduced by ye20)", ""),
     ("cifar10", "exp", 100, "rw"): (
         72.63, "ye20 Table 6 (re-weighting, reproduced by ye20)",
