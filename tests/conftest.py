@@ -10,7 +10,7 @@ def pytest_xdist_auto_num_workers(config):
 
     The suite runs a worker per core; a command that names one file (or tests
     in one file) runs in this process, as a worker would only add its start-up
-    (~15 s of importing Keras) to a file that runs on one worker anyway.
+    (~13 s of importing Keras, measured) to a file that runs on one worker anyway.
     `None` leaves the count to pytest-xdist (the number of cores).
     """
     files = {str(arg).split("::")[0] for arg in config.args}
